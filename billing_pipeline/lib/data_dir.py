@@ -1,0 +1,36 @@
+"""The data folder contract: every path the pipeline reads or writes hangs off one root."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DataDir:
+    root: Path
+
+    @property
+    def landing_usage(self) -> Path:
+        return self.root / "landing" / "usage"
+
+    @property
+    def catalog(self) -> Path:
+        return self.root / "catalog"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse" / "billing.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def serving(self) -> Path:
+        return self.root / "serving"
+
+    @property
+    def alerts(self) -> Path:
+        return self.root / "alerts"
+
+    def day_folder(self, day: str) -> Path:
+        return self.landing_usage / day
