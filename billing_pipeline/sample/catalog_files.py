@@ -114,7 +114,7 @@ def write_catalog_files(folder: Path, accounts: int, start: date, days: int, see
     (folder / "plans.yaml").write_text(yaml.safe_dump(PLANS_YAML, sort_keys=False), encoding="utf-8")
 
     end = start + timedelta(days=days)
-    mid = start + timedelta(days=days // 2)
+    mid = start + timedelta(days=max(1, days // 2))
     sample: list[SampleAccount] = []
     account_rows, subscription_rows, grant_rows = [], [], []
     codes = list(PLAN_WEIGHTS)
