@@ -51,7 +51,7 @@ def create_app(
             yield
         finally:
             await dispatcher.stop()
-            store.save_if_dirty()
+            store.save_now()
 
     starlette = Starlette(
         routes=routes,

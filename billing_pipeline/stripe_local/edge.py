@@ -1,4 +1,5 @@
-"""The ASGI layer in front of the Stripe routes: faults, API keys, idempotency, persistence.
+"""The ASGI layer in front of the Stripe routes: faults, API keys, idempotency, then saving state
+and handing new events to the webhook dispatcher once the answer is sent.
 
 It sits outside Starlette so it can buffer a route's answer (to store it under an idempotency
 key) and, for a `drop` fault, close the client's connection after the write was applied.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import json
 import logging
 import re
@@ -36,7 +38,10 @@ log = logging.getLogger(__name__)
 def api_key_of(headers: Headers) -> str:
     scheme, _, credential = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "basic":  # curl -u sk_test_...: sends the key as the user name
-        credential = base64.b64decode(credential + "==").decode(errors="replace").split(":")[0]
+        try:
+            credential = base64.b64decode(credential + "==").decode(errors="replace").split(":")[0]
+        except binascii.Error:
+            credential = ""
     elif scheme.lower() != "bearer":
         credential = ""
     if not credential:
@@ -56,7 +61,7 @@ def fault_answer(fault: Fault) -> Answer:
         )
     else:
         error = ApiError(fault.status, "An unknown error occurred on Stripe's side (injected fault).", type="api_error")
-    return error.status, json.dumps(error.body()).encode(), error.headers
+    return error.status, json.dumps(error.body(), separators=(",", ":")).encode(), error.headers
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -103,7 +108,7 @@ class Edge:
             await self.app(scope, receive, send)
         else:
             await self._api_request(scope, receive, send)
-        self.store.save_if_dirty()
+        self.store.save_soon()
         self._flush_outbox()
 
     def _flush_outbox(self) -> None:
@@ -130,9 +135,7 @@ class Edge:
         try:
             status, body, extra = await self._answer(scope, receive, headers, request_id, idempotency_key, fault, entry)
         except ApiError as error:
-            status, body, extra = error.status, json.dumps(error.body()).encode(), error.headers
-        # Persist before answering: a client that saw success must find the object after a restart.
-        self.store.save_if_dirty()
+            status, body, extra = error.status, json.dumps(error.body(), separators=(",", ":")).encode(), error.headers
         entry["status"] = status
         if fault is not None and fault.kind == "drop":
             entry["status"] = "dropped"
@@ -210,7 +213,7 @@ class Edge:
         except Exception:
             log.exception("route failed: %s %s", scope["method"], scope["path"])
             error = ApiError(500, "An unknown error occurred.", type="api_error")
-            return error.status, json.dumps(error.body()).encode(), {}
+            return error.status, json.dumps(error.body(), separators=(",", ":")).encode(), {}
         finally:
             current_request.reset(token)
         return captured["status"], b"".join(captured["body"]), {}

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from billing_pipeline.stripe_local.store import Store
-from billing_pipeline.stripe_local.wire import ApiError
 
 EMBEDDED_LINES = 10  # Stripe embeds the first ten lines and points at /lines for the rest
 
@@ -293,28 +292,28 @@ _TABLE_BY_PREFIX = {"cus_": "customers", "ii_": "invoiceitems", "in_": "invoices
 
 
 def expand(store: Store, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
-    """Replace ids named by `expand[]` paths (e.g. `customer`, `data.invoice`) with their objects."""
+    """Replace ids named by `expand[]` paths (e.g. `customer`, `data.invoice`) with their objects.
+
+    Routes have already checked that each path names an expandable field.
+    """
     for path in paths:
-        _expand_path(store, obj, path.split("."), path)
+        _expand_path(store, obj, path.split("."))
     return obj
 
 
-def _expand_path(store: Store, node: Any, parts: list[str], path: str) -> None:
-    head, rest = parts[0], parts[1:]
+def _expand_path(store: Store, node: Any, parts: list[str]) -> None:
     if isinstance(node, list):
         for element in node:
-            _expand_path(store, element, parts, path)
+            _expand_path(store, element, parts)
         return
-    if not isinstance(node, dict) or head not in node:
-        raise ApiError(400, f"This property cannot be expanded ({path}).", param="expand")
+    head, rest = parts[0], parts[1:]
     if rest:
-        _expand_path(store, node[head], rest, path)
+        _expand_path(store, node[head], rest)
         return
     value = node[head]
-    if value is None or isinstance(value, dict):
+    if not isinstance(value, str):
         return
-    table = next((t for prefix, t in _TABLE_BY_PREFIX.items() if str(value).startswith(prefix)), None)
+    table = next((t for prefix, t in _TABLE_BY_PREFIX.items() if value.startswith(prefix)), None)
     target = store.get(table, value) if table else None
-    if target is None:
-        raise ApiError(400, f"This property cannot be expanded ({path}).", param="expand")
-    node[head] = render(store, table, target)
+    if target is not None:
+        node[head] = render(store, table, target)

@@ -1,12 +1,16 @@
 """The server's state: Stripe objects, events, idempotency records and a movable clock.
 
-Everything lives in memory behind one lock. With a state file, each change is written to a temp
-file and renamed over the old one, so a server restarted later finds its objects again and a
-crash mid-write never leaves half a file.
+Everything lives in memory behind one lock. With a state folder, changes are written to a temp
+file renamed over `stripe_local_state.json`, so a crash mid-write never leaves half a file.
+Rewriting the whole file after every request would make each request cost O(state), so writes
+are coalesced: the first change is saved within 50 ms, later ones spaced by a few times the last
+write's duration, and shutdown always saves. A killed (not stopped) server can lose the changes
+of that last short window.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -20,6 +24,8 @@ from typing import Any
 STATE_FILE = "stripe_local_state.json"
 TABLES = ("customers", "invoiceitems", "invoices", "events", "webhook_endpoints", "idempotency")
 _ALPHABET = string.ascii_letters + string.digits
+FIRST_SAVE_DELAY = 0.05
+SAVE_SPACING = 4  # wait this many times the last write's duration, so writing takes <= 1/5 of the time
 
 
 def new_id(prefix: str, length: int = 24) -> str:
@@ -32,6 +38,8 @@ class Store:
         self.path = Path(state_dir) / STATE_FILE if state_dir else None
         # Events waiting to go to webhook endpoints: (event id, endpoint id or None for all).
         self.outbox: list[tuple[str, str | None]] = []
+        self._save_handle: asyncio.TimerHandle | None = None
+        self._last_save_seconds = 0.0
         self._clear()
         if self.path and self.path.exists():
             self._load()
@@ -78,6 +86,26 @@ class Store:
 
     def touch(self) -> None:
         self.dirty = True
+
+    def save_soon(self) -> None:
+        """Schedule a coalesced save on the running event loop."""
+        if self.path is None or not self.dirty or self._save_handle is not None:
+            return
+        delay = max(FIRST_SAVE_DELAY, SAVE_SPACING * self._last_save_seconds)
+        self._save_handle = asyncio.get_running_loop().call_later(delay, self._scheduled_save)
+
+    def _scheduled_save(self) -> None:
+        self._save_handle = None
+        started = time.perf_counter()
+        self.save_if_dirty()
+        self._last_save_seconds = time.perf_counter() - started
+
+    def save_now(self) -> None:
+        """Write pending changes at once (on shutdown)."""
+        if self._save_handle is not None:
+            self._save_handle.cancel()
+            self._save_handle = None
+        self.save_if_dirty()
 
     def save_if_dirty(self) -> None:
         with self.lock:

@@ -89,5 +89,5 @@ class Dispatcher:
                     with self.store.lock:
                         event["pending_webhooks"] = max(event["pending_webhooks"] - 1, 0)
                         self.store.touch()
-                        self.store.save_if_dirty()
+                    self.store.save_soon()
                 return

@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -40,14 +41,29 @@ def controls(session_controls: LocalStripeControls) -> LocalStripeControls:
 ClientFactory = Callable[..., stripe.StripeClient]
 
 
-@pytest.fixture
-def make_client(stripe_url: str, controls: LocalStripeControls) -> ClientFactory:
-    """SDK clients on the fresh server: `make_client(retries=0, api_key=...)`."""
+@contextmanager
+def sdk_clients(url: str) -> Iterator[ClientFactory]:
+    """Make SDK clients for `url`; their HTTP connections are closed on exit."""
+    transports: list[stripe.RequestsClient] = []
 
     def make(retries: int = 3, api_key: str = API_KEY) -> stripe.StripeClient:
-        return stripe.StripeClient(api_key, base_addresses={"api": stripe_url}, max_network_retries=retries)
+        transports.append(stripe.RequestsClient())
+        return stripe.StripeClient(
+            api_key, base_addresses={"api": url}, max_network_retries=retries, http_client=transports[-1]
+        )
 
-    return make
+    try:
+        yield make
+    finally:
+        for transport in transports:
+            transport.close()
+
+
+@pytest.fixture
+def make_client(stripe_url: str, controls: LocalStripeControls) -> Iterator[ClientFactory]:
+    """SDK clients on the fresh server: `make_client(retries=0, api_key=...)`."""
+    with sdk_clients(stripe_url) as make:
+        yield make
 
 
 @pytest.fixture
@@ -88,7 +104,7 @@ class WebhookReceiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/stripe/webhook"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def accepted_events(self) -> list[dict[str, Any]]:

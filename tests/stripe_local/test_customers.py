@@ -16,7 +16,8 @@ def test_a_created_customer_is_retrieved_with_its_fields_and_metadata(client: st
 
     assert created.id.startswith("cus_")
     assert created.object == "customer"
-    assert (fetched.email, fetched.name, fetched.metadata.to_dict()) == ("ops@acme.test", "Acme", {"account_id": "acc_1"})
+    assert (fetched.email, fetched.name) == ("ops@acme.test", "Acme")
+    assert fetched.metadata.to_dict() == {"account_id": "acc_1"}
     assert fetched.livemode is False and fetched.created == created.created
     assert fetched.next_invoice_sequence == 1 and len(fetched.invoice_prefix) == 8
 
@@ -78,3 +79,11 @@ def test_a_key_that_is_not_a_secret_key_is_refused_with_401(make_client: Callabl
 
     assert error.value.http_status == 401
     assert "Invalid API Key" in error.value.user_message
+
+
+def test_an_unknown_url_is_a_stripe_shaped_404(client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as error:
+        client.raw_request("get", "/v1/subscription_schedules_nope")
+
+    assert error.value.http_status == 404
+    assert "Unrecognized request URL" in error.value.user_message

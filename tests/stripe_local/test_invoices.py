@@ -111,7 +111,8 @@ def test_deleting_an_item_of_a_draft_removes_its_line(client: stripe.StripeClien
 
     assert deleted.deleted is True
     after = client.v1.invoices.retrieve(invoice.id)
-    assert after.total == 300 and [line.parent.invoice_item_details.invoice_item for line in after.lines.data] == [keep.id]
+    assert after.total == 300
+    assert [line.parent.invoice_item_details.invoice_item for line in after.lines.data] == [keep.id]
 
 
 def test_invoices_are_listed_by_customer_and_status(client: stripe.StripeClient) -> None:
@@ -237,3 +238,28 @@ def test_a_customer_finalized_on_an_invoice_keeps_its_name_when_the_customer_cha
     client.v1.customers.update(customer, {"name": "Acme Renamed"})
 
     assert client.v1.invoices.retrieve(invoice.id).customer_name == "Acme"
+
+
+def test_invoices_are_listed_by_created_time(client: stripe.StripeClient, controls: LocalStripeControls) -> None:
+    customer = _customer(client)
+    older = _draft(client, customer)
+    controls.advance_clock(600)
+    newer = _draft(client, customer)
+
+    after = client.v1.invoices.list({"created": {"gt": older.created}}).data
+    up_to = client.v1.invoices.list({"created": {"lte": older.created}}).data
+
+    assert [i.id for i in after] == [newer.id]
+    assert [i.id for i in up_to] == [older.id]
+
+
+def test_expanding_a_field_that_holds_no_object_is_refused_before_anything_is_created(
+    client: stripe.StripeClient,
+) -> None:
+    customer = _customer(client)
+
+    with pytest.raises(stripe.InvalidRequestError) as error:
+        client.v1.invoices.create({"customer": customer, "expand": ["total"]})
+
+    assert error.value.param == "expand"
+    assert client.v1.invoices.list().data == []

@@ -24,10 +24,20 @@ def store_of(request: Request) -> Store:
     return request.app.state.store
 
 
-def params_of(request: Request, allowed: set[str]) -> dict[str, Any]:
+def params_of(request: Request, allowed: set[str], expandable: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The request's parameters, refused before anything executes if one is unknown or an
+    `expand[]` path names a field that holds no expandable id."""
     params = request.state.params
     reject_unknown(params, allowed)
+    for path in as_list(params.get("expand", []), "expand"):
+        if path not in expandable:
+            raise ApiError(400, f"This property cannot be expanded ({path}).", param="expand")
     return params
+
+
+def in_list(fields: frozenset[str]) -> frozenset[str]:
+    """Expand paths for a list of objects whose `fields` are expandable."""
+    return frozenset(f"data.{field}" for field in fields)
 
 
 def fetch(store: Store, table: str, object_id: str, kind: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from billing_pipeline.stripe_local.routes.common import (
     LIST_PARAMS,
     created_filter,
     fetch,
+    in_list,
     paginate,
     params_of,
     reply,
@@ -27,8 +28,13 @@ from billing_pipeline.stripe_local.wire import (
 )
 
 
+EXPANDABLE = frozenset({"customer", "invoice"})
+
+
 async def create_invoiceitem(request: Request) -> JSONResponse:
-    params = params_of(request, {"customer", "amount", "currency", "description", "invoice", "metadata", "period"})
+    params = params_of(
+        request, {"customer", "amount", "currency", "description", "invoice", "metadata", "period"}, EXPANDABLE
+    )
     customer = to_str(require(params, "customer"), "customer")
     amount = to_int(require(params, "amount"), "amount")
     currency = to_str(params["currency"], "currency").lower() if params.get("currency") else None
@@ -49,7 +55,7 @@ async def create_invoiceitem(request: Request) -> JSONResponse:
 
 
 async def retrieve_invoiceitem(request: Request) -> JSONResponse:
-    params_of(request, set())
+    params_of(request, set(), EXPANDABLE)
     item = fetch(store_of(request), "invoiceitems", request.path_params["id"], "invoiceitem")
     return reply(request, render.invoiceitem(item))
 
@@ -63,7 +69,7 @@ async def delete_invoiceitem(request: Request) -> JSONResponse:
 
 
 async def list_invoiceitems(request: Request) -> JSONResponse:
-    params = params_of(request, LIST_PARAMS | {"customer", "invoice", "pending"})
+    params = params_of(request, LIST_PARAMS | {"customer", "invoice", "pending"}, in_list(EXPANDABLE))
     in_window = created_filter(params)
     wanted = {name: to_str(params[name], name) for name in ("customer", "invoice") if name in params}
     pending = to_bool(params["pending"], "pending") if "pending" in params else None

@@ -13,6 +13,7 @@ from billing_pipeline.stripe_local.routes.common import (
     LIST_PARAMS,
     created_filter,
     fetch,
+    in_list,
     paginate,
     params_of,
     reply,
@@ -31,6 +32,7 @@ from billing_pipeline.stripe_local.wire import (
     to_str,
 )
 
+EXPANDABLE = frozenset({"customer"})
 STATUSES = {"draft", "open", "paid", "uncollectible", "void"}
 COLLECTION_METHODS = {"charge_automatically", "send_invoice"}
 PENDING_BEHAVIORS = {"exclude", "include"}
@@ -77,6 +79,7 @@ async def create_invoice(request: Request) -> JSONResponse:
         request,
         {"customer", "auto_advance", "collection_method", "days_until_due", "due_date", "description",
          "metadata", "currency", "pending_invoice_items_behavior"},
+        EXPANDABLE,
     )
     customer = to_str(require(params, "customer"), "customer")
     fields = {**_editable_fields(params, {}), **_billing_terms(params)}
@@ -92,14 +95,14 @@ async def create_invoice(request: Request) -> JSONResponse:
 
 
 async def retrieve_invoice(request: Request) -> JSONResponse:
-    params_of(request, set())
+    params_of(request, set(), EXPANDABLE)
     store = store_of(request)
     with store.lock:
         return reply(request, render.invoice(store, fetch(store, "invoices", request.path_params["id"], "invoice")))
 
 
 async def update_invoice(request: Request) -> JSONResponse:
-    params = params_of(request, {"description", "metadata", "auto_advance"})
+    params = params_of(request, {"description", "metadata", "auto_advance"}, EXPANDABLE)
     store = store_of(request)
     with store.lock:
         rec = fetch(store, "invoices", request.path_params["id"], "invoice")
@@ -108,7 +111,7 @@ async def update_invoice(request: Request) -> JSONResponse:
 
 
 async def list_invoices(request: Request) -> JSONResponse:
-    params = params_of(request, LIST_PARAMS | {"customer", "status", "collection_method"})
+    params = params_of(request, LIST_PARAMS | {"customer", "status", "collection_method"}, in_list(EXPANDABLE))
     in_window = created_filter(params)
     wanted: dict[str, str] = {}
     if "customer" in params:
@@ -145,16 +148,15 @@ def _line(raw: Any, index: int) -> dict[str, Any]:
 
 
 async def add_lines(request: Request) -> JSONResponse:
-    params = params_of(request, {"lines", "invoice_metadata"})
+    params = params_of(request, {"lines", "invoice_metadata"}, EXPANDABLE)
     lines = [_line(raw, i) for i, raw in enumerate(as_list(require(params, "lines"), "lines"))]
     store = store_of(request)
     with store.lock:
         rec = fetch(store, "invoices", request.path_params["id"], "invoice")
         billing.add_lines(store, rec, lines)
         if "invoice_metadata" in params:
-            billing.update_invoice(
-                store, rec, {"metadata": merge_metadata(rec["metadata"], params["invoice_metadata"], "invoice_metadata")}
-            )
+            metadata = merge_metadata(rec["metadata"], params["invoice_metadata"], "invoice_metadata")
+            billing.update_invoice(store, rec, {"metadata": metadata})
         return reply(request, render.invoice(store, rec))
 
 
@@ -168,7 +170,7 @@ async def list_lines(request: Request) -> JSONResponse:
 
 
 async def finalize_invoice(request: Request) -> JSONResponse:
-    params = params_of(request, {"auto_advance"})
+    params = params_of(request, {"auto_advance"}, EXPANDABLE)
     auto_advance = to_bool(params["auto_advance"], "auto_advance") if "auto_advance" in params else None
     store = store_of(request)
     with store.lock:
@@ -178,7 +180,7 @@ async def finalize_invoice(request: Request) -> JSONResponse:
 
 
 async def pay_invoice(request: Request) -> JSONResponse:
-    params = params_of(request, {"paid_out_of_band"})
+    params = params_of(request, {"paid_out_of_band"}, EXPANDABLE)
     out_of_band = to_bool(params["paid_out_of_band"], "paid_out_of_band") if "paid_out_of_band" in params else False
     store = store_of(request)
     with store.lock:
@@ -188,7 +190,7 @@ async def pay_invoice(request: Request) -> JSONResponse:
 
 
 async def void_invoice(request: Request) -> JSONResponse:
-    params_of(request, set())
+    params_of(request, set(), EXPANDABLE)
     store = store_of(request)
     with store.lock:
         rec = fetch(store, "invoices", request.path_params["id"], "invoice")
