@@ -247,7 +247,7 @@ def finalize(store: Store, inv: dict[str, Any], auto_advance: bool | None = None
         inv["auto_advance"] = auto_advance
     if inv["collection_method"] == "send_invoice" and inv["due_date"] is None:
         inv["due_date"] = now + 86400 * inv["days_until_due"]
-    render.freeze_customer(store, inv)
+    inv["customer_snapshot"] = render.customer_fields(cust)
     store.touch()
     emit(store, "invoice.finalized", render.invoice(store, inv))
     if render.invoice_totals(store, inv)["amount_due"] == 0:

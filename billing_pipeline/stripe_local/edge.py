@@ -104,16 +104,20 @@ class Edge:
         self.request_log = request_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
-        else:
+            return
+        if scope["path"].startswith("/v1/"):
             await self._api_request(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)  # the /_test controls: no key, no faults
         self.store.save_soon()
         self._flush_outbox()
 
     def _flush_outbox(self) -> None:
         with self.store.lock:
-            queued, self.store.outbox[:] = list(self.store.outbox), []
+            queued = list(self.store.outbox)
+            self.store.outbox.clear()
         for event_id, endpoint_id in queued:
             self.dispatcher.send(event_id, endpoint_id)
 

@@ -146,7 +146,7 @@ def invoice(store: Store, rec: dict[str, Any]) -> dict[str, Any]:
     totals = invoice_totals(store, rec)
     lines = invoice_lines(store, rec)
     # A draft shows the customer as it is now; finalizing freezes these fields.
-    who = rec["customer_snapshot"] or _customer_fields(store.get("customers", rec["customer"]))
+    who = rec["customer_snapshot"] or customer_fields(store.get("customers", rec["customer"]))
     is_draft = rec["status"] == "draft"
     return {
         "id": rec["id"],
@@ -244,12 +244,9 @@ def invoice(store: Store, rec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _customer_fields(rec: dict[str, Any]) -> dict[str, Any]:
+def customer_fields(rec: dict[str, Any]) -> dict[str, Any]:
+    """The customer details an invoice shows (and freezes when finalized)."""
     return {"email": rec["email"], "name": rec["name"], "phone": rec["phone"]}
-
-
-def freeze_customer(store: Store, rec: dict[str, Any]) -> None:
-    rec["customer_snapshot"] = _customer_fields(store.get("customers", rec["customer"]))
 
 
 def webhook_endpoint(rec: dict[str, Any], with_secret: bool = False) -> dict[str, Any]:

@@ -47,11 +47,11 @@ def fetch(store: Store, table: str, object_id: str, kind: str) -> dict[str, Any]
     return rec
 
 
-def reply(request: Request, obj: dict[str, Any], status: int = 200) -> JSONResponse:
+def reply(request: Request, obj: dict[str, Any]) -> JSONResponse:
     paths = request.state.params.get("expand")
     if paths:
         render.expand(store_of(request), obj, [str(p) for p in as_list(paths, "expand")])
-    return JSONResponse(obj, status_code=status)
+    return JSONResponse(obj)
 
 
 def created_filter(params: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
