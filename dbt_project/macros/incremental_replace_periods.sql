@@ -1,0 +1,19 @@
+{#
+  Incremental strategy for period-partitioned tables: replace the window's periods that are not
+  issued yet with the new rows. Issued periods are never touched, even inside the window and even
+  if a model produced rows for them, so an issued invoice (and everything it was computed from)
+  never changes.
+#}
+{% macro get_incremental_replace_periods_sql(arg_dict) -%}
+  {%- set target = arg_dict['target_relation'] -%}
+  {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+  {%- set issued = issued_ledger('fct_issued_periods') -%}
+  {%- set replaced -%}
+    {{ window_period_filter('period') }}
+    {%- if issued %} and period not in (select period from {{ issued }}){% endif %}
+  {%- endset %}
+  delete from {{ target }} where {{ replaced }};
+
+  insert into {{ target }} ({{ columns }})
+  select {{ columns }} from {{ arg_dict['temp_relation'] }} where {{ replaced }}
+{%- endmacro %}

@@ -1,0 +1,67 @@
+-- depends_on: {{ ref('stg_raw__usage_events') }}
+{#
+  Accounts and issued periods to re-rate because events of that period landed after its invoice
+  was priced. Every invoice and adjustment line records how many late-landed events it priced
+  (late = landed on or after the first day of the next month); more of them now means new usage.
+-#}
+with issued as (
+    select * from {{ ref('int_issued_periods') }}
+),
+
+first_rated as (
+    -- adjustments land on the first invoice not issued yet; this run only writes the window's
+    select min(period) as period, min(period_start) as period_start
+    from {{ ref('int_billing_periods') }}
+    where not was_issued
+),
+
+late_events as (
+{%- if issued_ledger('fct_issued_periods') %}
+    select
+        account_id,
+        strftime(usage_date, '%Y-%m') as period,
+        count(*) as late_event_count
+    from {{ ref('stg_raw__usage_events') }}
+    where landing_date >= cast(date_trunc('month', usage_date) + interval 1 month as date)
+      and usage_date < (select max(period_end) from issued)
+    group by all
+{%- else %}
+    -- nothing is issued yet, so nothing can be late: skip the scan
+    select cast(null as varchar) as account_id, cast(null as varchar) as period, cast(null as bigint) as late_event_count
+    where false
+{%- endif %}
+),
+
+accounted as (
+    select account_id, period, max(late_event_count) as late_event_count
+    from (
+        select account_id, period, late_event_count from {{ ref('int_issued_invoices') }}
+        union all
+        select account_id, adjusts_period, late_event_count
+        from {{ ref('int_issued_invoice_lines') }}
+        where line_type = 'adjustment'
+    )
+    group by all
+)
+
+select
+    late_events.account_id,
+    late_events.period,
+    issued.period_start,
+    issued.period_end,
+    datediff('day', issued.period_start, issued.period_end) as days_in_period,
+    first_rated.period as target_period,
+    late_events.late_event_count
+from late_events
+inner join issued on late_events.period = issued.period
+-- an account without an issued invoice for the period had no subscription: late usage stays unbilled
+inner join accounted
+    on late_events.account_id = accounted.account_id and late_events.period = accounted.period
+cross join first_rated
+where late_events.late_event_count > accounted.late_event_count
+  and late_events.period < first_rated.period
+  -- every month between the period and the target is issued, so the target is the next open invoice
+  and datediff('month', issued.period_start, first_rated.period_start) - 1 = (
+      select count(*) from issued as between_months
+      where between_months.period > late_events.period and between_months.period < first_rated.period
+  )

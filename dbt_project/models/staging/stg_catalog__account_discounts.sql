@@ -1,0 +1,4 @@
+select
+    account_id,
+    discount_percent
+from {{ source('catalog', 'account_discounts') }}

@@ -1,0 +1,9 @@
+select
+    account_id,
+    metric_code as metric,
+    tier_index,
+    from_quantity,
+    up_to,
+    unit_price,
+    coalesce(flat_fee, 0) as flat_fee
+from {{ source('catalog', 'account_tier_overrides') }}

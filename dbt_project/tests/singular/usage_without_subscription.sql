@@ -1,0 +1,5 @@
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'fct_usage_monthly'}}}) }}
+-- Data quality, not blocking: usage on days no subscription covers is metered but never billed.
+select account_id, metric, period, event_count, first_usage_date, last_usage_date
+from {{ ref('int_usage__segments') }}
+where not is_covered and not is_rerate
