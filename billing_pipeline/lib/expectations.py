@@ -4,7 +4,6 @@ GX takes ~20 s to import here, so it is imported inside the function, and it val
 pulled from DuckDB (its SQL path through duckdb-engine is broken, GX issue 10738).
 """
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -19,10 +18,11 @@ class SuiteResult:
 
 
 def validate_loaded_day(frame: pd.DataFrame, day: date, accounts: list[str], metrics: list[str]) -> SuiteResult:
-    os.environ.setdefault("TQDM_DISABLE", "1")  # GX draws progress bars into the run log otherwise
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # they would flood the run log
     batch = (context.data_sources.add_pandas("warehouse")
              .add_dataframe_asset("raw_usage_events")
              .add_batch_definition_whole_dataframe("landing_day")

@@ -8,8 +8,9 @@ and written on its own, so 100M events never sit in memory at once.
 
 import gzip
 import json
+import os
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -131,10 +132,12 @@ def _day_events(day: date, day_index: int, table: pl.DataFrame, seats: pl.DataFr
 
 
 def _edge_events(day: date, table: pl.DataFrame) -> pl.DataFrame:
-    """Events stamped at a period edge in far timezones: local time says one month, UTC another."""
+    """Events on UTC `day` whose local date, in far timezones, is the day before or after.
+
+    At a month boundary the local date names one billing period and UTC another; UTC decides.
+    """
     first = table.row(0, named=True)
-    next_day = day + timedelta(days=1)
-    stamps = [f"{day.isoformat()}T23:59:59-12:00", f"{next_day.isoformat()}T00:00:00+14:00"]
+    stamps = [f"{day - timedelta(days=1)}T23:59:59-12:00", f"{day + timedelta(days=1)}T00:00:00+14:00"]
     return pl.DataFrame({
         "event_id": [f"ev_{day:%Y%m%d}_edge{i}" for i in range(len(stamps))],
         "account_id": [first["account_id"]] * len(stamps), "metric": [first["metric"]] * len(stamps),
@@ -217,7 +220,7 @@ def write_usage_files(landing: Path, accounts: list[SampleAccount], spec: UsageS
         folder.mkdir(parents=True, exist_ok=True)
         seat_levels = seat_levels.with_columns(level=pl.col("level") + pl.Series(rng.binomial(1, 0.03, seat_levels.height)))
         events = _day_events(day, day_index, table, seat_levels, spec, rng)
-        if day_index in (spec.days // 3, spec.days - 1) or (day + timedelta(days=1)).day == 1:
+        if day_index in (spec.days // 3, spec.days - 1) or day.day == 1 or (day + timedelta(days=1)).day == 1:
             events = pl.concat([events, _edge_events(day, table)], how="diagonal_relaxed")
         manifest.clean_events += events.height
         if spec.file_format == "parquet":
@@ -243,4 +246,12 @@ def write_usage_files(landing: Path, accounts: list[SampleAccount], spec: UsageS
             manifest.files[f"{folder.name}/{name}"] = csv_part.height
         if spec.file_faults and day_index == 1:
             _write_file_faults(folder, manifest)
+        _stamp_landing_time(folder, day, late=spec.file_faults and day_index == 2)
     return manifest
+
+
+def _stamp_landing_time(folder: Path, day: date, late: bool) -> None:
+    """Files of a day land shortly after it ends; one sample day lands two days late."""
+    landed = datetime.combine(day + timedelta(days=3 if late else 1), time(0, 30), timezone.utc).timestamp()
+    for path in folder.iterdir():
+        os.utime(path, (landed, landed))

@@ -10,7 +10,6 @@ from billing_pipeline.defs.resources import BillingData
 ingest_job = dg.define_asset_job(
     "ingest_job",
     selection=dg.AssetSelection.assets("raw_usage_events"),
-    partitions_def=daily_partitions,
     description="Ingest one landing day of usage files, with its checks.",
 )
 catalog_job = dg.define_asset_job(

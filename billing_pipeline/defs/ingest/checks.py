@@ -21,9 +21,9 @@ def _day(context: dg.AssetCheckExecutionContext) -> date:
                 description="For every landed file: lines read = loaded + duplicates + quarantined. Nothing is dropped silently.")
 def every_line_accounted_for(context: dg.AssetCheckExecutionContext, billing_data: BillingData) -> dg.AssetCheckResult:
     with billing_data.warehouse(read_only=True) as con:
-        files = pl.from_arrow(con.execute(
+        files = pl.from_arrow(con.sql(
             "SELECT source_file, file_status, lines_read, loaded, duplicates, quarantined FROM raw.ingest_accounting "
-            "WHERE landing_date = ? ORDER BY source_file", [_day(context)]).arrow())
+            "WHERE landing_date = ? ORDER BY source_file", params=[_day(context)]).to_arrow_table())
     off = files.filter(pl.col("lines_read") != pl.col("loaded") + pl.col("duplicates") + pl.col("quarantined"))
     return dg.AssetCheckResult(
         passed=off.height == 0,

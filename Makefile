@@ -1,0 +1,36 @@
+# Two commands on a fresh machine with only python3: `make demo` and `make test`.
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export BILLING_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install demo test dev api bench clean-data
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python python3
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install  ## the whole pipeline on the bundled sample (generated when data/ is empty)
+	$(BIN)/billing-pipeline run
+
+test: install  ## the test suite
+	$(BIN)/python -m pytest -q -n 2
+
+dev: install  ## the Dagster UI on http://127.0.0.1:3000
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: install  ## benchmarks (slow; not part of the tests)
+	@for bench in tests/benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
+
+clean-data:  ## forget generated data and the warehouse (the catalog is regenerated too)
+	rm -rf data/landing data/catalog data/warehouse data/reports data/serving data/alerts data/sample_manifest.json

@@ -1,0 +1,285 @@
+"""The quota snapshot file: the only thing the quota API reads from the pipeline.
+
+One Parquet file in `serving/`, one row per account x metric of the account's current open period,
+ordered by (account_id, metric), with the generation time in the file's key-value metadata. The
+pipeline writes it with `write_quota_snapshot` (validate, temp file, fsync, rename), so a reader sees
+the old file or the new one, never half of one. `read_quota_snapshot` applies the same validation,
+so a file that reached `serving/` by any other route is rejected with a reason rather than served.
+
+Besides the typed columns the file carries the quota API's JSON, pre-rendered here where time is
+cheap: `serving_header` (an account's period, plan, trial, credits and as_of, on the account's
+first row only) and `serving_quota` (each row's quota figures). Rendering 800k rows takes longer
+than the API may spend reloading, and reading the rendered text back takes a fraction of it.
+"""
+
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SNAPSHOT_FILENAME = "quota_snapshot.parquet"
+FORMAT_VERSION = 1
+METADATA_KEY = b"billing_pipeline.quota_snapshot"
+
+QUANTITY = pl.Decimal(18, 6)
+PERCENT = pl.Decimal(9, 2)
+
+SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {
+    "account_id": pl.String(),
+    "metric": pl.String(),
+    "period": pl.String(),
+    "period_start": pl.Date(),
+    "period_end": pl.Date(),
+    "plan_code": pl.String(),
+    "included": QUANTITY,
+    "limit": QUANTITY,
+    "used": QUANTITY,
+    "remaining": QUANTITY,
+    "percent_used": PERCENT,
+    "status": pl.String(),
+    "enforcement": pl.String(),
+    "is_trial": pl.Boolean(),
+    "trial_ends_on": pl.Date(),
+    "credits_remaining_cents": pl.Int64(),
+    "currency": pl.String(),
+}
+NULLABLE_COLUMNS = frozenset({"limit", "remaining", "percent_used", "trial_ends_on"})
+QUANTITY_COLUMNS = ("included", "limit", "used", "remaining", "percent_used")
+STATUSES = ("ok", "approaching_limit", "over_limit", "unlimited")
+ENFORCEMENTS = ("hard", "soft")
+# An account has one open period, one plan, one trial state and one credit balance: these columns
+# must agree across all of an account's metric rows.
+ACCOUNT_COLUMNS = (
+    "period",
+    "period_start",
+    "period_end",
+    "plan_code",
+    "is_trial",
+    "trial_ends_on",
+    "credits_remaining_cents",
+    "currency",
+)
+SERVING_SCHEMA: dict[str, pl.DataType] = {"serving_header": pl.String(), "serving_quota": pl.String()}
+# lz4 reads back about twice as fast as zstd here, for a file twice the size.
+COMPRESSION = "lz4"
+
+
+class SnapshotError(ValueError):
+    """A snapshot file or frame that must not be served; the message says why."""
+
+
+@dataclass(frozen=True)
+class QuotaSnapshotFile:
+    rows: pl.DataFrame
+    """The SNAPSHOT_SCHEMA columns, in (account_id, metric) order."""
+    serving: pl.DataFrame
+    """The SERVING_SCHEMA columns, row for row beside `rows`."""
+    generated_at: datetime
+
+
+def write_quota_snapshot(rows: pl.DataFrame, serving_dir: Path, generated_at: datetime) -> Path:
+    """Validate `rows` and publish them atomically as `serving_dir/SNAPSHOT_FILENAME`."""
+    if generated_at.tzinfo is None:
+        raise SnapshotError("generated_at must be timezone-aware")
+    generated_at = generated_at.astimezone(UTC)
+    try:
+        rows = validate_rows(rows)
+    except SnapshotError as exc:
+        raise SnapshotError(f"quota snapshot rows are invalid: {exc}") from None
+    metadata = {"format_version": FORMAT_VERSION, "generated_at": generated_at.isoformat()}
+    table = (
+        pl.concat([rows, _render_serving(rows, generated_at)], how="horizontal")
+        .to_arrow()
+        .replace_schema_metadata({METADATA_KEY: json.dumps(metadata).encode()})
+    )
+    serving_dir.mkdir(parents=True, exist_ok=True)
+    target = serving_dir / SNAPSHOT_FILENAME
+    fd, tmp_name = tempfile.mkstemp(dir=serving_dir, prefix=f".{SNAPSHOT_FILENAME}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            pq.write_table(table, tmp, compression=COMPRESSION)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _fsync_dir(serving_dir)
+    return target
+
+
+def read_quota_snapshot(path: Path) -> QuotaSnapshotFile:
+    """Load and validate a snapshot file; raise SnapshotError saying what is wrong with it."""
+    try:
+        # One read, so metadata and rows come from the same file even if a new one is renamed in.
+        content = path.read_bytes()
+    except FileNotFoundError:
+        raise SnapshotError(f"no snapshot file at {path}") from None
+    except OSError as exc:
+        raise SnapshotError(f"cannot read {path}: {exc}") from None
+    try:
+        metadata = pq.read_schema(pa.BufferReader(content)).metadata or {}
+        frame = pl.read_parquet(io.BytesIO(content))
+    except (pa.ArrowException, pl.exceptions.PolarsError, OSError) as exc:
+        raise SnapshotError(f"{path.name} is not a readable Parquet file: {exc}") from None
+    generated_at = _generated_at(metadata, path)
+    try:
+        frame = validate_rows(frame, serving=True)
+    except SnapshotError as exc:
+        raise SnapshotError(f"{path.name} is not a valid quota snapshot: {exc}") from None
+    return QuotaSnapshotFile(
+        rows=frame.select(list(SNAPSHOT_SCHEMA)),
+        serving=frame.select(list(SERVING_SCHEMA)),
+        generated_at=generated_at,
+    )
+
+
+def validate_rows(rows: pl.DataFrame, *, serving: bool = False) -> pl.DataFrame:
+    """`rows` in (account_id, metric) order, or SnapshotError listing everything unfit to serve.
+
+    With `serving`, the frame must also hold the pre-rendered SERVING_SCHEMA columns.
+    """
+    schema = SNAPSHOT_SCHEMA | SERVING_SCHEMA if serving else SNAPSHOT_SCHEMA
+    problems = _schema_problems(rows.schema, schema)
+    if problems:
+        raise SnapshotError("; ".join(problems))
+    rows = rows.select(list(schema))
+    if not _in_key_order(rows):
+        rows = rows.sort("account_id", "metric")
+    # Rows are in key order from here, so neighbour comparisons find duplicates and disagreements.
+    first_of_account = pl.col("account_id").ne_missing(pl.col("account_id").shift(1))
+    checks = {
+        "null in a required column": pl.any_horizontal(
+            pl.col(c).is_null() for c in SNAPSHOT_SCHEMA if c not in NULLABLE_COLUMNS
+        ),
+        "empty account_id or metric": (pl.col("account_id") == "") | (pl.col("metric") == ""),
+        "status outside " + "|".join(STATUSES): ~pl.col("status").is_in(STATUSES),
+        "enforcement outside " + "|".join(ENFORCEMENTS): ~pl.col("enforcement").is_in(ENFORCEMENTS),
+        "period not YYYY-MM": ~pl.col("period").str.contains(r"^\d{4}-(0[1-9]|1[0-2])$"),
+        "period_start not before period_end": pl.col("period_start") >= pl.col("period_end"),
+        "negative quantity or credit balance": pl.any_horizontal(pl.col(QUANTITY_COLUMNS) < 0)
+        | (pl.col("credits_remaining_cents") < 0),
+        # remaining and percent_used are measured against the limit, so they exist exactly when it does.
+        "limit, remaining and percent_used not all null exactly when status is unlimited": pl.any_horizontal(
+            pl.col("limit", "remaining", "percent_used").is_null() != (pl.col("status") == "unlimited")
+        ),
+        "duplicate account_id x metric": ~first_of_account & (pl.col("metric") == pl.col("metric").shift(1)),
+        "account columns differing between an account's metric rows": ~first_of_account
+        & pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in ACCOUNT_COLUMNS),
+    }
+    if serving:
+        checks["serving_header present on other than an account's first row"] = (
+            pl.col("serving_header").is_null() == first_of_account
+        )
+        checks["serving_quota missing"] = pl.col("serving_quota").is_null()
+    flagged = rows.select(**{name: expr.fill_null(False) for name, expr in checks.items()})
+    for name, count in flagged.sum().row(0, named=True).items():
+        if count:
+            first = rows.filter(flagged[name]).row(0, named=True)
+            problems.append(
+                f"{count} row(s) with {name} "
+                f"(first: account {first['account_id']!r}, metric {first['metric']!r})"
+            )
+    if problems:
+        raise SnapshotError("; ".join(problems))
+    return rows
+
+
+def json_number(value: Decimal | None) -> str:
+    """An exact decimal as a JSON number: an integer when integral, no trailing zeros, never a float."""
+    if value is None:
+        return "null"
+    if not value.is_finite():
+        raise ValueError(f"{value} has no JSON representation")
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def as_of_text(generated_at: datetime) -> str:
+    return generated_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _render_serving(rows: pl.DataFrame, generated_at: datetime) -> pl.DataFrame:
+    first_of_account = pl.col("account_id").ne_missing(pl.col("account_id").shift(1))
+    header = pl.struct(
+        "account_id",
+        "period",
+        "period_start",
+        "period_end",
+        plan="plan_code",
+        trial=pl.struct(active="is_trial", ends_on="trial_ends_on"),
+        credits_remaining=pl.struct(amount_cents="credits_remaining_cents", currency="currency"),
+        as_of=pl.lit(as_of_text(generated_at)),
+    ).struct.json_encode()
+    labels = pl.struct("metric", "status", "enforcement").struct.json_encode()
+    return rows.select(
+        serving_header=pl.when(first_of_account).then(header.str.strip_suffix("}")),
+        serving_quota=pl.concat_str(
+            labels.str.strip_prefix("{").str.strip_suffix("}"),
+            *(pl.format(f',"{name}":{{}}', _json_number_expr(name)) for name in QUANTITY_COLUMNS),
+        ),
+    )
+
+
+def _json_number_expr(column: str) -> pl.Expr:
+    # `json_number`, vectorised. Only for the Decimal columns here, whose positive scale means the
+    # text always has a decimal point, so every trailing zero is a fractional one.
+    text = pl.col(column).cast(pl.String).str.strip_chars_end("0").str.strip_suffix(".")
+    return text.replace("-0", "0").fill_null("null")
+
+
+def _in_key_order(rows: pl.DataFrame) -> bool:
+    account, metric = pl.col("account_id"), pl.col("metric")
+    previous_account, previous_metric = account.shift(1), metric.shift(1)
+    ascending = (account > previous_account) | ((account == previous_account) & (metric >= previous_metric))
+    return bool(rows.select(ascending.fill_null(True).all()).item())
+
+
+def _schema_problems(actual: pl.Schema, expected: dict[str, pl.DataType]) -> list[str]:
+    problems = []
+    missing = [c for c in expected if c not in actual]
+    if missing:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    unexpected = [c for c in actual if c not in expected]
+    if unexpected:
+        problems.append(f"unexpected column(s) {', '.join(unexpected)}")
+    for column, dtype in expected.items():
+        if column in actual and actual[column] != dtype:
+            problems.append(f"column {column} is {actual[column]}, expected {dtype}")
+    return problems
+
+
+def _generated_at(metadata: dict[bytes, bytes], path: Path) -> datetime:
+    raw = metadata.get(METADATA_KEY)
+    if raw is None:
+        raise SnapshotError(f"{path.name} has no quota snapshot metadata: not written by write_quota_snapshot")
+    try:
+        info = json.loads(raw)
+        version = info["format_version"]
+        generated_at = datetime.fromisoformat(info["generated_at"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SnapshotError(f"{path.name} has unreadable snapshot metadata: {exc!r}") from None
+    if version != FORMAT_VERSION:
+        raise SnapshotError(f"{path.name} has format version {version}, this reader knows {FORMAT_VERSION}")
+    if generated_at.tzinfo is None:
+        raise SnapshotError(f"{path.name} has a generated_at without a timezone")
+    return generated_at.astimezone(UTC)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # The rename is only durable once the directory entry is on disk.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

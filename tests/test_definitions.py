@@ -1,0 +1,19 @@
+import dagster as dg
+
+from billing_pipeline.definitions import defs
+
+
+def test_all_definitions_load_and_every_asset_is_described_grouped_and_kinded():
+    loaded = defs()
+    specs = list(loaded.resolve_all_asset_specs())
+    assert {"raw_usage_events", "catalog_plans", "catalog_accounts"} <= {s.key.to_user_string() for s in specs}
+    for spec in specs:
+        assert spec.description, spec.key
+        assert spec.group_name and spec.group_name != "default", spec.key
+        assert spec.kinds, spec.key
+    assert loaded.resolve_job_def("ingest_job") is not None
+    assert {s.name for s in loaded.schedules} >= {"ingest_job_schedule"}
+    assert {s.name for s in loaded.sensors} >= {"landed_files_sensor"}
+    checks = {k.name for k in loaded.resolve_asset_graph().asset_check_keys}
+    assert {"every_line_accounted_for", "loaded_rows_meet_expectations", "landed_on_time", "volume_near_trailing_median"} <= checks
+    assert isinstance(loaded.resources["billing_data"].data_dir, dg.EnvVar)
