@@ -1,17 +1,12 @@
--- depends_on: {{ ref('int_billing_periods') }}
 {#
   Credits, month by month: each grant's balance is carried from the previous month, consumed by
   the invoice's amount due after discounts (earliest expiry first, then earliest granted), never
   below zero, and what is left expires at the end of the last month it is valid in.
-  Months depend on each other, so the window's months are unrolled in order at compile time and
-  the first one starts from the balances this table holds for the month before.
--#}
-{%- set periods = [] %}
-{%- if execute %}
-  {%- set periods = run_query(
-      "select period, period_start, period_end from " ~ ref('int_billing_periods')
-      ~ " where not was_issued order by period").rows %}
-{%- endif %}
+  Months depend on each other, so the window's months are unrolled in order at compile time;
+  the chain starts from the balances this table holds for the months before the first one rated,
+  and months of the window already issued pass balances through untouched.
+#}
+{%- set months = window_months() %}
 
 with grants as (
     select
@@ -26,11 +21,15 @@ with grants as (
     inner join {{ ref('int_account_currencies') }} as currency on grant.account_id = currency.account_id
 ),
 
+rated_months as (
+    select period from {{ ref('int_billing_periods') }} where not was_issued
+),
+
 carried as (
-{%- if is_incremental() and periods | length > 0 %}
+{%- if is_incremental() %}
     select grant_id, closing_cents
     from {{ this }}
-    where period < '{{ periods[0][0] }}'
+    where period < (select min(period) from rated_months)
     qualify row_number() over (partition by grant_id order by period desc) = 1
 {%- else %}
     select cast(null as varchar) as grant_id, cast(null as bigint) as closing_cents
@@ -53,19 +52,22 @@ state_0 as (
     left join carried on grants.grant_id = carried.grant_id
 )
 
-{%- for period in periods %}
+{%- for month in months %}
 {%- set i = loop.index %}
 , month_{{ i }} as (
     select
         state.*,
-        '{{ period[0] }}' as period,
-        state.granted_on < date '{{ period[2] }}' as is_granted,
-        state.granted_on < date '{{ period[2] }}'
-            and (state.expires_on is null or state.expires_on > date '{{ period[1] }}') as is_usable,
-        state.expires_on is not null and state.expires_on <= date '{{ period[2] }}' as expires_this_month,
+        '{{ month[0] }}' as period,
+        rated.period is not null as is_rated,
+        rated.period is not null and state.granted_on < date '{{ month[2] }}' as is_granted,
+        rated.period is not null and state.granted_on < date '{{ month[2] }}'
+            and (state.expires_on is null or state.expires_on > date '{{ month[1] }}') as is_usable,
+        state.expires_on is not null and state.expires_on <= date '{{ month[2] }}' as expires_this_month,
         coalesce(dues.due_cents, 0) as due_cents
     from state_{{ i - 1 }} as state
-    left join dues on dues.account_id = state.account_id and dues.period = '{{ period[0] }}'
+    -- an issued month of the window is already in this table: balances pass through it
+    left join rated_months as rated on rated.period = '{{ month[0] }}'
+    left join dues on dues.account_id = state.account_id and dues.period = '{{ month[0] }}'
 ),
 
 consumed_{{ i }} as (
@@ -106,8 +108,8 @@ state_{{ i }} as (
 )
 {%- endfor %}
 
-{%- if periods | length > 0 %}
-{%- for period in periods %}
+{%- if months | length > 0 %}
+{%- for month in months %}
 select
     grant_id,
     account_id,
@@ -116,11 +118,11 @@ select
     expires_on,
     currency,
     period,
-    opening_cents,
-    granted_cents,
-    consumed_cents,
-    expired_cents,
-    opening_cents + granted_cents - consumed_cents - expired_cents as closing_cents
+    cast(opening_cents as bigint) as opening_cents,
+    cast(granted_cents as bigint) as granted_cents,
+    cast(consumed_cents as bigint) as consumed_cents,
+    cast(expired_cents as bigint) as expired_cents,
+    cast(opening_cents + granted_cents - consumed_cents - expired_cents as bigint) as closing_cents
 from balances_{{ loop.index }}
 -- a grant shows from the month it is granted until the month it is used up or expires
 where is_granted and (opening_cents > 0 or granted_cents > 0)
@@ -130,7 +132,8 @@ where is_granted and (opening_cents > 0 or granted_cents > 0)
 select
     grant_id, account_id, kind, granted_on, expires_on, currency,
     cast(null as varchar) as period,
-    0 as opening_cents, 0 as granted_cents, 0 as consumed_cents, 0 as expired_cents, 0 as closing_cents
+    cast(0 as bigint) as opening_cents, cast(0 as bigint) as granted_cents, cast(0 as bigint) as consumed_cents,
+    cast(0 as bigint) as expired_cents, cast(0 as bigint) as closing_cents
 from state_0
 where false
 {%- endif %}

@@ -75,14 +75,14 @@ select
     quantity,
     included_quantity,
     billable_quantity,
-    amount_cents,
+    cast(amount_cents as bigint) as amount_cents,
     is_trial,
     description,
     usage_start,
     usage_end,
     segment_id,
     adjusts_period,
-    late_event_count,
+    cast(late_event_count as bigint) as late_event_count,
     grant_id,
     line_key
 from with_ids
