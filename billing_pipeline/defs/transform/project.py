@@ -1,0 +1,40 @@
+"""The dbt project and its manifest.
+
+The manifest is prepared by an explicit parse step, never at import: the CLI, the Makefile and the
+test suite call `prepare_manifest()` before loading the Definitions (dbt takes seconds to import).
+"""
+
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+_NOT_SOURCES = {"target", "logs", "dbt_packages"}
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    newest = 0.0
+    for path in project_dir.rglob("*"):
+        if path.is_file() and not _NOT_SOURCES.intersection(path.relative_to(project_dir).parts):
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def manifest_is_fresh(project: DbtProject = dbt_project) -> bool:
+    manifest = project.manifest_path
+    return manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(Path(project.project_dir))
+
+
+def prepare_manifest(project: DbtProject = dbt_project) -> Path:
+    """Run `dbt parse` once, unless target/manifest.json is newer than every file of the project."""
+    if not manifest_is_fresh(project):
+        project.preparer.prepare(project)
+    return project.manifest_path
+
+
+def dbt_cli_resource() -> DbtCliResource:
+    """The `dbt` resource the rating assets use."""
+    return DbtCliResource(project_dir=dbt_project)
