@@ -1,0 +1,47 @@
+"""Where the service finds its snapshot and keys, read from the environment when the app starts."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.lib.quota_snapshot import SNAPSHOT_FILENAME
+
+API_KEYS_FILENAME = "api_keys.yaml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    snapshot_path: Path
+    api_keys_file: Path
+    reload_interval_seconds: float = 1.0
+    # Ingestion runs daily; a snapshot older than this means the pipeline stopped publishing.
+    stale_after_seconds: float = 26 * 3600
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "Settings":
+        """BILLING_DATA_DIR (default ./data) locates both files unless they are named directly:
+        QUOTAS_API_SNAPSHOT (default <data>/serving/quota_snapshot.parquet),
+        QUOTAS_API_KEYS_FILE (default <data>/catalog/api_keys.yaml),
+        QUOTAS_API_RELOAD_INTERVAL seconds (default 1), QUOTAS_API_STALE_AFTER seconds (default 93600).
+        """
+        data_dir = DataDir(Path(env.get("BILLING_DATA_DIR") or "data"))
+        return cls(
+            snapshot_path=Path(env.get("QUOTAS_API_SNAPSHOT") or data_dir.serving / SNAPSHOT_FILENAME),
+            api_keys_file=Path(env.get("QUOTAS_API_KEYS_FILE") or data_dir.catalog / API_KEYS_FILENAME),
+            reload_interval_seconds=_positive(env, "QUOTAS_API_RELOAD_INTERVAL", cls.reload_interval_seconds),
+            stale_after_seconds=_positive(env, "QUOTAS_API_STALE_AFTER", cls.stale_after_seconds),
+        )
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number of seconds") from None
+    if not value > 0:
+        raise ValueError(f"{name}={raw!r} must be a positive number of seconds")
+    return value

@@ -1,0 +1,57 @@
+"""The service the API tests run against: a small snapshot, two tenants and a service key."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from billing_pipeline.lib.quota_snapshot import write_quota_snapshot
+from quota_rows import frame_of, quota_row
+from quotas_api.api_keys import add_key_to_file, key_entry
+from quotas_api.settings import API_KEYS_FILENAME
+
+SERVICE_KEY = "qk_test_service_key_0123456789"
+ACME_KEY = "qk_test_acme_key_0123456789"
+GLOBEX_KEY = "qk_test_globex_key_0123456789"
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def sample_rows():
+    """acme: a hard api_calls limit, unlimited seats, a soft exports limit already passed.
+    globex: on trial, a soft api_calls limit."""
+    unlimited = {"limit": None, "remaining": None, "percent_used": None, "status": "unlimited"}
+    globex = {"account_id": "globex", "plan_code": "team", "is_trial": True, "credits_remaining_cents": 0}
+    return frame_of(
+        quota_row(),
+        quota_row(metric="seats", used=Decimal(7), enforcement="soft", **unlimited),
+        quota_row(
+            metric="exports",
+            included=Decimal(100),
+            limit=Decimal(1000),
+            used=Decimal("1200.25"),
+            remaining=Decimal(0),
+            percent_used=Decimal("120.03"),
+            status="over_limit",
+            enforcement="soft",
+        ),
+        quota_row(
+            **globex,
+            trial_ends_on=datetime(2026, 5, 14, tzinfo=UTC).date(),
+            enforcement="soft",
+            used=Decimal(180000),
+            remaining=Decimal(20000),
+            percent_used=Decimal("90.00"),
+            status="approaching_limit",
+        ),
+    )
+
+
+def write_sample_service(data_dir: Path, generated_at: datetime) -> None:
+    """The snapshot in <data>/serving and the keys file in <data>/catalog, where Settings looks."""
+    write_quota_snapshot(sample_rows(), data_dir / "serving", generated_at)
+    keys_file = data_dir / "catalog" / API_KEYS_FILENAME
+    add_key_to_file(keys_file, key_entry("gateway", SERVICE_KEY, None))
+    add_key_to_file(keys_file, key_entry("acme-worker", ACME_KEY, "acme"))
+    add_key_to_file(keys_file, key_entry("globex-worker", GLOBEX_KEY, "globex"))
