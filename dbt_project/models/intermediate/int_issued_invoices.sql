@@ -1,4 +1,4 @@
-{{ config(materialized='ephemeral') }}
+{{ config(materialized='view') }}
 {#- Issued invoices, as far as re-rating needs them. -#}
 {%- set ledger = issued_ledger('fct_issued_invoices') %}
 {%- set periods = issued_ledger('fct_issued_periods') %}

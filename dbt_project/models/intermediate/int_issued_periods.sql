@@ -1,4 +1,4 @@
-{{ config(materialized='ephemeral') }}
+{{ config(materialized='view') }}
 {#- Periods already issued by an earlier close (see issued_ledger for why this is not a ref). -#}
 {%- set ledger = issued_ledger('fct_issued_periods') %}
 {%- if ledger %}

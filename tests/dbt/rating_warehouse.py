@@ -1,0 +1,155 @@
+"""A small, hand-checkable billing world for rating tests: catalog files loaded by the real catalog
+loader, events inserted into the real raw tables, and `dbt build` with the same arguments the
+Dagster asset passes.
+
+dbt runs in-process with the manifest parsed once per test process: the same SQL and tests as a
+`dbt build` subprocess, without paying dbt's import and parse on every call (the Dagster path,
+subprocess and all, has its own tests in tests/transform). DuckDB then shares one database
+instance between dbt and the test, so the test opens the warehouse read-write like dbt does.
+"""
+
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.defs.transform.assets import dbt_build_args
+from billing_pipeline.defs.transform.project import dbt_project
+from billing_pipeline.defs.transform.window import RatingWindow, next_month
+from billing_pipeline.lib.catalog import read_catalog, write_catalog
+from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.lib.ingest import ensure_schema
+from billing_pipeline.lib.warehouse import connect
+
+# basic: 1.00 a day in a 31-day month; growth: 2.00 a day, 10 trial days, 100.00 minimum.
+PLANS = {
+    "currency": "usd",
+    "metrics": [
+        {"code": "api_calls", "name": "API calls", "unit": "call", "aggregation": "sum"},
+        {"code": "seats", "name": "Seats", "unit": "seat", "aggregation": "max"},
+        {"code": "active_users", "name": "Active users", "unit": "user", "aggregation": "unique_count", "field": "user_id"},
+        {"code": "exports", "name": "Exports", "unit": "export", "aggregation": "count"},
+    ],
+    "plans": [
+        {"code": "basic", "name": "Basic", "base_fee": "31.00", "trial_days": 0, "charges": [
+            {"metric": "api_calls", "included": 1000, "limit": 5000, "enforcement": "hard", "model": "per_unit", "unit_price": "0.01"},
+            {"metric": "exports", "model": "package", "package_size": 10, "package_price": "2.00"},
+        ]},
+        {"code": "growth", "name": "Growth", "base_fee": "62.00", "trial_days": 10, "minimum_charge": "100.00", "charges": [
+            {"metric": "api_calls", "model": "graduated", "tiers": [
+                {"up_to": 10000, "unit_price": "0.001"}, {"up_to": None, "unit_price": "0.0005", "flat_fee": "5.00"}]},
+            {"metric": "seats", "included": 2, "model": "per_unit", "unit_price": "10.00"},
+            {"metric": "active_users", "model": "volume", "tiers": [
+                {"up_to": 10, "unit_price": "1.00"}, {"up_to": None, "unit_price": "0.50", "flat_fee": "3.00"}]},
+        ]},
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    account_id: str
+    metric: str
+    quantity: str
+    occurred_at: str  # UTC, ISO
+    landing_date: str
+    user_id: str | None = None
+    event_id: str = ""
+
+
+@dataclass
+class RatingWorld:
+    """A data folder whose warehouse holds a catalog and landed events."""
+
+    paths: DataDir
+    _events: int = field(default=0)
+
+    @classmethod
+    def create(cls, root: Path, accounts: list[tuple[str, str]], subscriptions: list[tuple[str, str, str, str, str]],
+               grants: list[tuple[str, str, str, str, str, str]] = (), overrides: dict | None = None) -> "RatingWorld":
+        """accounts: (account_id, status); subscriptions: (account_id, plan, starts_on, ends_on, trial_days);
+        grants: (grant_id, account_id, amount, granted_on, expires_on, kind)."""
+        paths = DataDir(root)
+        folder = paths.catalog
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "plans.yaml").write_text(yaml.safe_dump(PLANS, sort_keys=False))
+        _csv(folder / "accounts.csv", ["account_id", "name", "email", "status", "stripe_customer_id"],
+             [(a, a.title(), f"{a}@example.com", status, "") for a, status in accounts])
+        _csv(folder / "subscriptions.csv", ["account_id", "plan_code", "starts_on", "ends_on", "trial_days"], subscriptions)
+        _csv(folder / "credit_grants.csv", ["grant_id", "account_id", "amount", "granted_on", "expires_on", "kind"], grants)
+        (folder / "overrides.yaml").write_text(yaml.safe_dump({"accounts": overrides or {}}))
+        with connect(paths.warehouse) as con:
+            write_catalog(con, read_catalog(folder))
+            ensure_schema(con)
+        return cls(paths)
+
+    def land(self, *events: Event) -> None:
+        """Insert valid, first-landed events the way ingestion leaves them in raw.usage_events."""
+        rows = []
+        for event in events:
+            self._events += 1
+            event_id = event.event_id or f"evt-{self._events:06d}"
+            rows.append((event_id, event.account_id, event.metric, event.quantity, event.occurred_at, event.user_id,
+                         None, None, None, self._events, event.landing_date, f"{event.landing_date}/test.ndjson",
+                         self._events, datetime(2026, 1, 1)))
+        with connect(self.paths.warehouse) as con:
+            con.executemany("insert into raw.usage_events values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def rate(self, first_month: date, as_of: date, last_month: date | None = None) -> "DbtRun":
+        """dbt build of [first_month, last_month] as of `as_of`, with the rating asset's arguments."""
+        window = RatingWindow(first_month, next_month(last_month or first_month), as_of)
+        return run_dbt(dbt_build_args(window, BillingData(data_dir=str(self.paths.root))))
+
+    def query(self, sql: str, *params: Any) -> list[dict]:
+        with connect(self.paths.warehouse) as con:
+            cursor = con.execute(sql, list(params))
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def execute(self, sql: str) -> None:
+        with connect(self.paths.warehouse) as con:
+            con.execute(sql)
+
+
+def _csv(path: Path, header: list[str], rows) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    success: bool
+    statuses: dict[str, str]  # unique_id -> pass | fail | error | warn | success | skipped
+
+    def with_status(self, *statuses: str) -> list[str]:
+        return sorted(node for node, status in self.statuses.items() if status in statuses)
+
+
+_manifest = None
+
+
+def run_dbt(args: list[str]) -> DbtRun:
+    """One in-process dbt invocation on the project, reusing the manifest parsed by the first one."""
+    global _manifest
+    from dbt.cli.main import dbtRunner  # dbt takes seconds to import: only tests that rate pay it
+
+    project = ["--project-dir", str(dbt_project.project_dir), "--profiles-dir", str(dbt_project.profiles_dir)]
+    if _manifest is None:
+        parsed = dbtRunner().invoke(["parse", "--quiet", *project])
+        assert parsed.success, parsed.exception
+        _manifest = parsed.result
+    result = dbtRunner(manifest=_manifest).invoke([*args, "--quiet", *project])
+    if result.exception is not None:
+        raise result.exception
+    return DbtRun(result.success, {r.node.unique_id: str(r.status) for r in result.result.results})
+
+
+def dumps(rows: list[dict]) -> str:
+    return json.dumps(rows, default=str, sort_keys=True)

@@ -1,0 +1,176 @@
+"""Rating a small world month by month: every number below is worked out by hand in the comments."""
+
+from datetime import date
+
+import pytest
+
+from tests.dbt.rating_warehouse import Event, RatingWorld, dumps
+
+JAN, FEB, MAR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
+
+
+def _jan(account: str, metric: str, quantity: str, day: int, hour: int = 12, user: str | None = None,
+         landed: str | None = None) -> Event:
+    occurred = f"2026-01-{day:02d} {hour:02d}:00:00"
+    return Event(account, metric, quantity, occurred, landed or occurred[:10], user)
+
+
+@pytest.fixture
+def world(tmp_path) -> RatingWorld:
+    world = RatingWorld.create(
+        tmp_path / "data",
+        accounts=[("acme", "active"), ("beta", "active"), ("cara", "active"), ("dora", "suspended"), ("late", "active")],
+        subscriptions=[
+            ("acme", "basic", "2026-01-01", "", "0"),
+            ("beta", "basic", "2026-01-01", "2026-01-16", "0"),  # plan change on the 16th
+            ("beta", "growth", "2026-01-16", "", "0"),
+            ("cara", "growth", "2026-01-10", "", ""),  # the plan's 10 trial days: Jan 10-19
+            ("dora", "basic", "2026-01-01", "", "0"),
+            ("late", "basic", "2026-01-01", "", "0"),
+        ],
+        grants=[("acme-prepaid", "acme", "80.00", "2026-01-01", "", "prepaid")],
+        overrides={"acme": {"discount_percent": "10"}},
+    )
+    world.land(
+        # acme: 3500 calls, 1000 included -> 2500 x 0.01 = 25.00; 12 exports -> 2 packages of 10 = 4.00
+        _jan("acme", "api_calls", "1000", 3), _jan("acme", "api_calls", "2000", 10), _jan("acme", "api_calls", "500", 20),
+        *[_jan("acme", "exports", "1", 15, hour) for hour in range(12)],
+        # beta on basic Jan 1-15 (15 days): 600 calls, floor(1000 x 15/31) = 483 included -> 117 x 0.01 = 1.17
+        _jan("beta", "api_calls", "600", 5),
+        # beta on growth Jan 16-31 (16 days): 12000 calls graduated = 10000 x 0.001 + 2000 x 0.0005 + 5.00 = 16.00;
+        # seats peak 5, floor(2 x 16/31) = 1 included -> 4 x 10.00 = 40.00; 3 distinct users, volume 3 x 1.00
+        _jan("beta", "api_calls", "12000", 20),
+        _jan("beta", "seats", "2", 17), _jan("beta", "seats", "5", 18), _jan("beta", "seats", "4", 25),
+        _jan("beta", "active_users", "1", 17, 9, "u1"), _jan("beta", "active_users", "1", 17, 10, "u2"),
+        _jan("beta", "active_users", "1", 18, 9, "u1"), _jan("beta", "active_users", "1", 20, 9, "u3"),
+        _jan("beta", "active_users", "1", 21, 9, "u2"),
+        # cara: 5000 calls in trial (billed 0), 2000 calls after it = 2.00
+        _jan("cara", "api_calls", "5000", 12), _jan("cara", "api_calls", "2000", 25),
+        # dora: 6000 calls against a hard limit of 5000 -> 4000 billable = 40.00
+        _jan("dora", "api_calls", "6000", 8),
+        # late: 1500 calls, and 200 landing in the grace period before the close: 1700 -> 7.00
+        _jan("late", "api_calls", "1500", 31, 23), _jan("late", "api_calls", "200", 31, 10, landed="2026-02-02"),
+    )
+    return world
+
+
+def _invoices(world: RatingWorld, period: str) -> dict[str, dict]:
+    rows = world.query("select * from fct_invoices where period = ? order by account_id", period)
+    return {r["account_id"]: r for r in rows}
+
+
+def _lines(world: RatingWorld, table: str, period: str, account: str) -> list[tuple]:
+    return [(r["line_type"], r["metric"], r["plan_code"], r["amount_cents"]) for r in world.query(
+        f"select * from {table} where period = ? and account_id = ? order by line_number", period, account)]
+
+
+def test_closing_a_month_issues_hand_checked_invoices_for_every_pricing_case(world):
+    run = world.rate(JAN, as_of=date(2026, 2, 4))
+    assert run.success, run.with_status("fail", "error")
+
+    invoices = _invoices(world, "2026-01")
+    assert {a: (i["subtotal_cents"], i["discount_cents"], i["credits_applied_cents"], i["total_cents"])
+            for a, i in invoices.items()} == {
+        # 31.00 + 25.00 + 4.00 = 60.00, 10% off = 54.00, all paid by the 80.00 grant
+        "acme": (6000, 600, 5400, 0),
+        # 15.00 (basic 15/31) + 1.17 + 32.00 (growth 16/31) + 16.00 + 40.00 + 3.00; the growth minimum
+        # 100 x 16/31 = 51.61 is below the segment's 91.00
+        "beta": (10717, 0, 0, 10717),
+        # trial Jan 10-19 bills 0; then 62 x 12/31 = 24.00 + 2.00, topped up to 100 x 12/31 = 38.71
+        "cara": (3871, 0, 0, 3871),
+        "dora": (7100, 0, 0, 7100),
+        "late": (3800, 0, 0, 3800),
+    }
+    assert _lines(world, "fct_invoice_lines", "2026-01", "beta") == [
+        ("base_fee", None, "basic", 1500), ("base_fee", None, "growth", 3200),
+        ("usage", "api_calls", "basic", 117), ("usage", "exports", "basic", 0),
+        ("usage", "active_users", "growth", 300), ("usage", "api_calls", "growth", 1600),
+        ("usage", "seats", "growth", 4000),
+    ]
+    assert _lines(world, "fct_invoice_lines", "2026-01", "cara") == [
+        ("base_fee", None, "growth", 0), ("base_fee", None, "growth", 2400),
+        ("usage", "active_users", "growth", 0), ("usage", "api_calls", "growth", 0), ("usage", "seats", "growth", 0),
+        ("usage", "active_users", "growth", 0), ("usage", "api_calls", "growth", 200), ("usage", "seats", "growth", 0),
+        ("minimum", None, "growth", 1271),
+    ]
+    trial_calls = world.query("select quantity, is_trial, description from fct_invoice_lines "
+                              "where account_id = 'cara' and metric = 'api_calls' and is_trial")
+    assert [(str(r["quantity"]), r["is_trial"]) for r in trial_calls] == [("5000.000000", True)]
+    assert _lines(world, "fct_invoice_lines", "2026-01", "acme")[-2:] == [
+        ("discount", None, None, -600), ("credit", None, None, -5400)]
+    dora_calls = world.query("select quantity, billable_quantity from fct_invoice_lines "
+                             "where account_id = 'dora' and metric = 'api_calls'")
+    assert [(str(r["quantity"]), str(r["billable_quantity"])) for r in dora_calls] == [("6000.000000", "4000.000000")]
+
+    assert world.query("select period, issued_on, invoice_count, total_cents from fct_issued_periods") == [
+        {"period": "2026-01", "issued_on": date(2026, 2, 4), "invoice_count": 5, "total_cents": 25488}]
+    assert dumps(world.query("select * exclude (issued_on) from fct_issued_invoices order by invoice_id")) == \
+        dumps(world.query("select * from fct_invoices order by invoice_id"))
+    assert world.query("select grant_id, period, consumed_cents, closing_cents from fct_credit_balances") == [
+        {"grant_id": "acme-prepaid", "period": "2026-01", "consumed_cents": 5400, "closing_cents": 2600}]
+
+
+def test_late_events_adjust_the_next_open_invoice_while_issued_invoices_never_change(world):
+    assert world.rate(JAN, as_of=date(2026, 2, 4)).success
+    issued_january = dumps(world.query("select * from fct_issued_invoice_lines order by line_id"))
+    january = dumps(world.query("select * from fct_invoice_lines where period = '2026-01' order by line_id"))
+
+    # 700 more January calls land after the close: January is now worth 2400 - 1000 = 14.00, not 7.00
+    world.land(Event("late", "api_calls", "700", "2026-01-30 12:00:00", "2026-02-06"),
+               Event("dora", "api_calls", "4500", "2026-02-05 12:00:00", "2026-02-05"),
+               Event("beta", "api_calls", "1000", "2026-02-03 12:00:00", "2026-02-03"))
+    run = world.rate(FEB, as_of=date(2026, 2, 10))
+    assert run.success, run.with_status("fail", "error")
+
+    assert _lines(world, "fct_invoice_lines", "2026-02", "late") == [
+        ("base_fee", None, "basic", 3100), ("usage", "api_calls", "basic", 0), ("usage", "exports", "basic", 0),
+        ("adjustment", None, None, 700)]
+    [adjustment] = world.query("select * from fct_invoice_lines where line_type = 'adjustment'")
+    assert (adjustment["adjusts_period"], adjustment["usage_start"], adjustment["usage_end"]) == \
+        ("2026-01", date(2026, 1, 1), date(2026, 2, 1))
+    assert adjustment["description"] == "Adjustment for 2026-01: 2 late events re-rated"
+    assert dumps(world.query("select * from fct_issued_invoice_lines order by line_id")) == issued_january
+    assert dumps(world.query("select * from fct_invoice_lines where period = '2026-01' order by line_id")) == january
+
+    february = _invoices(world, "2026-02")
+    assert {a: i["total_cents"] for a, i in february.items()} == {
+        # 31.00 less 10% = 27.90, of which the 26.00 left on the grant pays
+        "acme": 190,
+        # growth all month: 62.00 + 1.00 for 1000 calls, topped up to the 100.00 minimum
+        "beta": 10000, "cara": 10000,
+        # 4500 - 1000 included = 35.00
+        "dora": 6600,
+        "late": 3800,
+    }
+    assert {i["period_status"] for i in february.values()} == {"open"}
+    quota = world.query("select * from fct_quota_status where account_id = 'dora' and metric = 'api_calls'")
+    assert [(str(q["used"]), str(q["limit"]), str(q["remaining"]), q["status"], q["is_blocked"]) for q in quota] == [
+        ("4500.000000", "5000.000000", "500.000000", "approaching_limit", True)]  # dora is suspended
+
+    # A re-run of the month gives identical invoices.
+    lines = dumps(world.query("select * from fct_invoice_lines where period = '2026-02' order by line_id"))
+    headers = dumps(world.query("select * from fct_invoices where period = '2026-02' order by invoice_id"))
+    assert world.rate(FEB, as_of=date(2026, 2, 10)).success
+    assert dumps(world.query("select * from fct_invoice_lines where period = '2026-02' order by line_id")) == lines
+    assert dumps(world.query("select * from fct_invoices where period = '2026-02' order by invoice_id")) == headers
+
+    # February closes with the adjustment; 300 more January calls then only adjust March by 3.00.
+    assert world.rate(FEB, as_of=date(2026, 3, 4)).success
+    world.land(Event("late", "api_calls", "300", "2026-01-29 12:00:00", "2026-03-05"))
+    assert world.rate(MAR, as_of=date(2026, 3, 10)).success
+    assert _lines(world, "fct_invoice_lines", "2026-03", "late")[-1] == ("adjustment", None, None, 300)
+    assert [r["period"] for r in world.query("select period from fct_issued_periods order by period")] == \
+        ["2026-01", "2026-02"]
+    assert _lines(world, "fct_issued_invoice_lines", "2026-02", "late")[-1] == ("adjustment", None, None, 700)
+
+
+def test_a_failing_blocking_check_stops_the_close_and_nothing_is_issued(world):
+    # a catalog row no pricing model knows, as a broken load would leave it
+    world.execute("update catalog.plan_charges set model = 'tiered' where plan_code = 'growth' and metric_code = 'seats'")
+    run = world.rate(JAN, as_of=date(2026, 2, 4))
+
+    assert not run.success
+    assert any("accepted_values_stg_catalog__plan_charges_model" in node for node in run.with_status("fail"))
+    assert {node.split(".")[-1] for node in run.with_status("skipped")} >= {
+        "fct_issued_invoice_lines", "fct_issued_invoices", "fct_issued_periods"}
+    assert world.query("select table_name from information_schema.tables where table_name like 'fct_issued%'") == []
