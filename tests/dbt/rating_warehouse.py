@@ -153,3 +153,48 @@ def run_dbt(args: list[str]) -> DbtRun:
 
 def dumps(rows: list[dict]) -> str:
     return json.dumps(rows, default=str, sort_keys=True)
+
+
+def _jan(account: str, metric: str, quantity: str, day: int, hour: int = 12, user: str | None = None,
+         landed: str | None = None) -> Event:
+    occurred = f"2026-01-{day:02d} {hour:02d}:00:00"
+    return Event(account, metric, quantity, occurred, landed or occurred[:10], user)
+
+
+def january_world(root: Path) -> RatingWorld:
+    """Five accounts covering every pricing case in January 2026, amounts worked out alongside."""
+    world = RatingWorld.create(
+        root,
+        accounts=[("acme", "active"), ("beta", "active"), ("cara", "active"), ("dora", "suspended"), ("late", "active")],
+        subscriptions=[
+            ("acme", "basic", "2026-01-01", "", "0"),
+            ("beta", "basic", "2026-01-01", "2026-01-16", "0"),  # plan change on the 16th
+            ("beta", "growth", "2026-01-16", "", "0"),
+            ("cara", "growth", "2026-01-10", "", ""),  # the plan's 10 trial days: Jan 10-19
+            ("dora", "basic", "2026-01-01", "", "0"),
+            ("late", "basic", "2026-01-01", "", "0"),
+        ],
+        grants=[("acme-prepaid", "acme", "80.00", "2026-01-01", "", "prepaid")],
+        overrides={"acme": {"discount_percent": "10"}},
+    )
+    world.land(
+        # acme: 3500 calls, 1000 included -> 2500 x 0.01 = 25.00; 12 exports -> 2 packages of 10 = 4.00
+        _jan("acme", "api_calls", "1000", 3), _jan("acme", "api_calls", "2000", 10), _jan("acme", "api_calls", "500", 20),
+        *[_jan("acme", "exports", "1", 15, hour) for hour in range(12)],
+        # beta on basic Jan 1-15 (15 days): 600 calls, floor(1000 x 15/31) = 483 included -> 117 x 0.01 = 1.17
+        _jan("beta", "api_calls", "600", 5),
+        # beta on growth Jan 16-31 (16 days): 12000 calls graduated = 10000 x 0.001 + 2000 x 0.0005 + 5.00 = 16.00;
+        # seats peak 5, floor(2 x 16/31) = 1 included -> 4 x 10.00 = 40.00; 3 distinct users, volume 3 x 1.00
+        _jan("beta", "api_calls", "12000", 20),
+        _jan("beta", "seats", "2", 17), _jan("beta", "seats", "5", 18), _jan("beta", "seats", "4", 25),
+        _jan("beta", "active_users", "1", 17, 9, "u1"), _jan("beta", "active_users", "1", 17, 10, "u2"),
+        _jan("beta", "active_users", "1", 18, 9, "u1"), _jan("beta", "active_users", "1", 20, 9, "u3"),
+        _jan("beta", "active_users", "1", 21, 9, "u2"),
+        # cara: 5000 calls in trial (billed 0), 2000 calls after it = 2.00
+        _jan("cara", "api_calls", "5000", 12), _jan("cara", "api_calls", "2000", 25),
+        # dora: 6000 calls against a hard limit of 5000 -> 4000 billable = 40.00
+        _jan("dora", "api_calls", "6000", 8),
+        # late: 1500 calls, and 200 landing in the grace period before the close: 1700 -> 7.00
+        _jan("late", "api_calls", "1500", 31, 23), _jan("late", "api_calls", "200", 31, 10, landed="2026-02-02"),
+    )
+    return world

@@ -4,14 +4,12 @@ from datetime import date
 
 import dagster as dg
 
-from billing_pipeline.defs.partitions import monthly_partitions
 from billing_pipeline.defs.transform.assets import rating, rating_run_config
 from billing_pipeline.defs.transform.window import DEFAULT_GRACE_DAYS, month_closing_on, period_key
 
 rating_job = dg.define_asset_job(
     "rating_job",
     selection=dg.AssetSelection.assets(rating),
-    partitions_def=monthly_partitions,
     description="dbt build of the rating models for a month (or a range of months), with their checks.",
 )
 

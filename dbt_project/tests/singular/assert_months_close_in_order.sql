@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'fct_invoices'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'int_billing_periods'}}}) }}
 -- A month may only close once every earlier closed month since the first subscription is issued
 -- (or closes in the same run): credits carry over and late events land on the next open invoice,
 -- both of which need months issued in order.

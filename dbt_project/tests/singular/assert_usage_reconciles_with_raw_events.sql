@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'fct_usage_monthly'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'int_usage__segments'}}}) }}
 -- depends_on: {{ ref('int_billing_periods') }}
 -- depends_on: {{ ref('stg_raw__usage_events') }}
 -- depends_on: {{ ref('stg_catalog__metrics') }}

@@ -1,4 +1,4 @@
-{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'dim_accounts'}}}) }}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'stg_catalog__subscriptions'}}}) }}
 -- Data quality, not blocking: a cancelled account keeps being billed until its subscription's
 -- ends_on, so an open-ended subscription on a cancelled account is probably a missing end date.
 select account.account_id, subscription.subscription_id
