@@ -1,13 +1,12 @@
 {#
-  A metric's quantity over any set of int_usage__event_values rows, per its aggregation:
-  sum of quantities, count of events, peak quantity, or distinct counted values.
+  A metric's quantity from aggregates over its events, per its aggregation: sum of quantities,
+  count of events, peak quantity, or the number of distinct counted values.
 #}
-{% macro aggregated_quantity(aggregation, rows='') -%}
-  {%- set prefix = rows ~ '.' if rows else '' -%}
+{% macro aggregated_quantity(aggregation, quantity_sum, event_count, quantity_max, distinct_count) -%}
   cast(case {{ aggregation }}
-      when 'sum' then sum({{ prefix }}quantity_sum)
-      when 'count' then sum({{ prefix }}event_count)
-      when 'max' then max({{ prefix }}quantity_max)
-      when 'unique_count' then count(distinct {{ prefix }}distinct_value)
+      when 'sum' then {{ quantity_sum }}
+      when 'count' then {{ event_count }}
+      when 'max' then {{ quantity_max }}
+      when 'unique_count' then {{ distinct_count }}
   end as decimal(38, 6))
 {%- endmacro %}

@@ -1,36 +1,68 @@
 -- Usage of every rated period per account, metric and segment, aggregated per the metric.
 -- Days no subscription covers form one uncovered row (segment_id null): metered, never billed.
-with usage as (
+with segments as (
+    select * from {{ ref('int_subscription_segments') }}
+),
+
+totals as (
     select
-        event_values.*,
-        strftime(event_values.usage_date, '%Y-%m') as period
-    from {{ ref('int_usage__event_values') }} as event_values
+        daily.account_id,
+        daily.metric,
+        daily.period,
+        segments.segment_id,
+        sum(daily.quantity_sum) as quantity_sum,
+        sum(daily.event_count) as event_count,
+        max(daily.quantity_max) as quantity_max,
+        sum(daily.late_event_count) as late_event_count,
+        min(daily.usage_date) as first_usage_date,
+        max(daily.usage_date) as last_usage_date
+    from {{ ref('int_usage__daily') }} as daily
+    left join segments
+        on daily.account_id = segments.account_id
+        and daily.usage_date >= segments.segment_start
+        and daily.usage_date < segments.segment_end
+    group by all
+),
+
+distinct_counts as (
+    select
+        counted.account_id,
+        counted.metric,
+        strftime(counted.usage_date, '%Y-%m') as period,
+        segments.segment_id,
+        count(distinct counted.distinct_value) as distinct_count
+    from {{ ref('int_usage__distinct_values') }} as counted
+    left join segments
+        on counted.account_id = segments.account_id
+        and counted.usage_date >= segments.segment_start
+        and counted.usage_date < segments.segment_end
+    group by all
 )
 
 select
-    usage.account_id,
-    usage.metric,
-    usage.period,
+    totals.account_id,
+    totals.metric,
+    totals.period,
     period.is_rerate,
     period.invoice_period,
-    segment.segment_id,
+    totals.segment_id,
     segment.subscription_id,
     segment.plan_code,
     coalesce(segment.is_trial, false) as is_trial,
-    segment.segment_id is not null as is_covered,
+    totals.segment_id is not null as is_covered,
     metric.aggregation,
-    {{ aggregated_quantity('metric.aggregation', 'usage') }} as quantity,
-    sum(usage.event_count) as event_count,
-    sum(usage.late_event_count) as late_event_count,
-    min(usage.usage_date) as first_usage_date,
-    max(usage.usage_date) as last_usage_date
-from usage
-inner join {{ ref('int_rated_periods') }} as period on usage.period = period.period
-inner join {{ ref('stg_catalog__metrics') }} as metric on usage.metric = metric.metric
-left join {{ ref('int_subscription_segments') }} as segment
-    on usage.account_id = segment.account_id
-    and usage.usage_date >= segment.segment_start
-    and usage.usage_date < segment.segment_end
-group by
-    usage.account_id, usage.metric, usage.period, period.is_rerate, period.invoice_period,
-    segment.segment_id, segment.subscription_id, segment.plan_code, segment.is_trial, metric.aggregation
+    {{ aggregated_quantity('metric.aggregation', 'totals.quantity_sum', 'totals.event_count', 'totals.quantity_max',
+                           'coalesce(distinct_counts.distinct_count, 0)') }} as quantity,
+    totals.event_count,
+    totals.late_event_count,
+    totals.first_usage_date,
+    totals.last_usage_date
+from totals
+inner join {{ ref('int_rated_periods') }} as period on totals.period = period.period
+inner join {{ ref('stg_catalog__metrics') }} as metric on totals.metric = metric.metric
+left join segments as segment on totals.segment_id = segment.segment_id
+left join distinct_counts
+    on totals.account_id = distinct_counts.account_id
+    and totals.metric = distinct_counts.metric
+    and totals.period = distinct_counts.period
+    and totals.segment_id is not distinct from distinct_counts.segment_id

@@ -1,4 +1,4 @@
--- A view: the events are scanned once, by int_usage__event_values, never copied.
+-- A view: the rating scans the events (int_usage__daily, int_usage__distinct_values), never copies them.
 select
     event_id,
     account_id,

@@ -1,0 +1,239 @@
+"""Rating one month of generated events: `dbt build` of the month against one hand-written query.
+
+    python tests/benchmarks/bench_rating.py [events=100_000_000] [runs=3] [accounts=2000]
+
+Events go straight into `raw.usage_events` (the ingestion table; `raw.usage_events_loaded` is the
+deduplicating view both sides read), generated in DuckDB with range() and hash-based columns:
+heavy-tailed per-account volumes, eight metrics over every aggregation, time-ordered like landed
+data. The catalog is the sample's plans (every pricing model, allowances, a hard limit, a minimum
+charge) with each account on one plan all month.
+
+Measured in the same run, medians of `runs`:
+- dbt: `dbt build` of the month exactly as the Dagster asset invokes it (subprocess, vars, checks,
+  reconciliation included), wall clock; and dbt's own execution time from run_results.json, which
+  leaves out dbt's start-up and project parse;
+- baseline: one hand-written DuckDB query computing the same per-account invoice totals, run in a
+  child process (its connection set-up not timed).
+Both sides' totals are compared account by account. Peak RSS is each child process's.
+"""
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.defs.transform.assets import dbt_build_args
+from billing_pipeline.defs.transform.project import DBT_PROJECT_DIR, prepare_manifest
+from billing_pipeline.defs.transform.window import RatingWindow
+from billing_pipeline.lib.catalog import read_catalog, write_catalog
+from billing_pipeline.lib.ingest import ensure_schema
+from billing_pipeline.lib.warehouse import connect
+from billing_pipeline.sample.catalog_files import PLANS_YAML
+
+MONTH = date(2026, 1, 1)
+NEXT = date(2026, 2, 1)
+AS_OF = date(2026, 1, 31)  # the month is open: every run rates it again, nothing gets issued
+
+# metric, share of events (percent), quantity expression over the row number i
+METRICS = [
+    ("api_calls", 50, "1"),
+    ("lines_reviewed", 15, "hash(i, 3) % 200"),
+    ("ai_tokens_input", 10, "hash(i, 3) % 2000"),
+    ("ai_tokens_output", 10, "hash(i, 3) % 2000"),
+    ("docs_generated", 5, "1"),
+    ("exports", 3, "1"),
+    ("seats", 2, "hash(i, 3) % 40"),
+    ("active_users", 5, "1"),
+]
+
+
+def write_catalog_folder(folder: Path, accounts: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "plans.yaml").write_text(yaml.safe_dump(PLANS_YAML, sort_keys=False))
+    plans = [p["code"] for p in PLANS_YAML["plans"]]
+    lines = ["account_id,name,email,status,stripe_customer_id"]
+    lines += [f"acct_{n:05d},Account {n},a{n}@example.com,active," for n in range(accounts)]
+    (folder / "accounts.csv").write_text("\n".join(lines) + "\n")
+    lines = ["account_id,plan_code,starts_on,ends_on,trial_days"]
+    lines += [f"acct_{n:05d},{plans[n % len(plans)]},2025-12-01,,0" for n in range(accounts)]
+    (folder / "subscriptions.csv").write_text("\n".join(lines) + "\n")
+    (folder / "credit_grants.csv").write_text("grant_id,account_id,amount,granted_on,expires_on,kind\n")
+    (folder / "overrides.yaml").write_text("accounts: {}\n")
+
+
+def generate_events(con, events: int, accounts: int) -> None:
+    seconds = int((NEXT - MONTH).total_seconds())
+    bounds, metric_case, quantity_case = 0, [], []
+    for metric, share, quantity in METRICS:
+        bounds += share
+        metric_case.append(f"when m < {bounds} then '{metric}'")
+        quantity_case.append(f"when m < {bounds} then {quantity}")
+    con.execute(f"""
+        insert into raw.usage_events
+        select
+            'e' || i as event_id,
+            -- heavy tail: u^4 piles most events on the first accounts
+            'acct_' || lpad(cast(floor({accounts} * pow((hash(i, 1) % 1000003) / 1000003.0, 4)) as int)::varchar, 5, '0'),
+            case {' '.join(metric_case)} end as metric,
+            cast(case {' '.join(quantity_case)} end as decimal(18, 6)) as quantity,
+            occurred_at,
+            'u' || (hash(i, 4) % 300) as user_id,
+            '/v1/e' || (hash(i, 5) % 5) as endpoint,
+            null, null,
+            hash(i) as content_hash,
+            cast(occurred_at as date) as landing_date,
+            'bench/' || cast(occurred_at as date) || '.ndjson' as source_file,
+            i as line_number,
+            timestamp '2026-02-01' as ingested_at
+        from (
+            select i, hash(i, 2) % 100 as m,
+                   timestamp '{MONTH}' + to_seconds(cast(i * {seconds} // {events} as bigint)) as occurred_at
+            from range({events}) as t(i)
+        )
+    """)
+
+
+# Per account: each charged metric aggregated over the month, capped at a hard limit, less the
+# allowance, priced by its model and rounded half-up to cents; plus the base fee; topped up to the
+# minimum charge. No segments, trials, discounts or credits in this catalog, so none here.
+HAND_QUERY = """
+with usage as (
+    select e.account_id, e.metric,
+        case m.aggregation
+            when 'sum' then sum(e.quantity)
+            when 'count' then count(*)
+            when 'max' then max(e.quantity)
+            else count(distinct case m.field when 'user_id' then e.user_id when 'endpoint' then e.endpoint
+                                             else e.request_id end)
+        end::decimal(38, 6) as quantity
+    from raw.usage_events_loaded e join catalog.metrics m on m.metric_code = e.metric
+    where e.occurred_at >= timestamp '{month}' and e.occurred_at < timestamp '{next}'
+    group by e.account_id, e.metric, m.aggregation
+),
+charges as (
+    select s.account_id, c.*, coalesce(u.quantity, 0) as quantity,
+        greatest(case when c.enforcement = 'hard' and c.usage_limit is not null
+                      then least(coalesce(u.quantity, 0), c.usage_limit) else coalesce(u.quantity, 0) end
+                 - c.included, 0) as billable
+    from catalog.subscriptions s
+    join catalog.plan_charges c on c.plan_code = s.plan_code
+    left join usage u on u.account_id = s.account_id and u.metric = c.metric_code
+),
+priced as (
+    select ch.account_id, ch.metric_code,
+        round(case ch.model
+            when 'per_unit' then ch.billable::decimal(38, 6) * ch.unit_price
+            when 'flat' then case when ch.billable > 0 then ch.flat_fee else 0 end
+            -- whole packages; as a cast integer, or DuckDB's double division would make the whole CASE double
+            when 'package' then cast(ceil(ch.billable::double / ch.package_size::double) as bigint) * ch.package_price
+            when 'graduated' then (select sum(greatest(least(ch.billable, coalesce(t.up_to, ch.billable)) - t.from_quantity, 0)
+                                              ::decimal(38, 6) * t.unit_price
+                                              + case when ch.billable > t.from_quantity then t.flat_fee else 0 end)
+                                   from catalog.plan_tiers t where t.plan_code = ch.plan_code and t.metric_code = ch.metric_code)
+            when 'volume' then (select sum(ch.billable::decimal(38, 6) * t.unit_price + t.flat_fee)
+                                from catalog.plan_tiers t where t.plan_code = ch.plan_code and t.metric_code = ch.metric_code
+                                  and ch.billable > t.from_quantity and (t.up_to is null or ch.billable <= t.up_to))
+        end::decimal(38, 15), 2) as amount
+    from charges ch
+),
+accounts as (
+    select s.account_id, p.base_fee + coalesce(sum(pr.amount), 0) as charges, p.minimum_charge
+    from catalog.subscriptions s join catalog.plans p on p.plan_code = s.plan_code
+    left join priced pr on pr.account_id = s.account_id
+    group by s.account_id, p.base_fee, p.minimum_charge
+)
+select account_id, cast(greatest(charges, minimum_charge) * 100 as bigint) as total_cents from accounts
+"""
+
+
+def run_hand_query(warehouse: Path) -> tuple[float, dict[str, int], int]:
+    code = f"""
+import json, resource, sys, time, duckdb
+con = duckdb.connect({str(warehouse)!r}, read_only=True)
+con.execute("set TimeZone = 'UTC'")
+started = time.perf_counter()
+rows = con.execute(sys.stdin.read()).fetchall()
+elapsed = time.perf_counter() - started
+print(json.dumps({{"seconds": elapsed, "totals": dict(rows), "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], input=HAND_QUERY.format(month=MONTH, next=NEXT),
+                         capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    return result["seconds"], {k: int(v) for k, v in result["totals"].items()}, result["rss_kb"]
+
+
+def run_dbt_build(root: Path) -> tuple[float, float, int]:
+    args = dbt_build_args(RatingWindow(MONTH, NEXT, AS_OF), BillingData(data_dir=str(root)))
+    target = root / "dbt_target"
+    code = ("import resource, subprocess, sys, json\n"
+            "done = subprocess.run(sys.argv[1:])\n"
+            "print(json.dumps({'rc': done.returncode, 'rss_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))")
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, str(Path(sys.executable).parent / "dbt"), *args, "--quiet",
+                          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                          "--target-path", str(target)], capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["rc"] != 0:
+        raise SystemExit(f"dbt build failed:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}")
+    elapsed = json.loads((target / "run_results.json").read_text())["elapsed_time"]
+    return wall, elapsed, result["rss_kb"]
+
+
+def node_timings(root: Path, top: int = 6) -> list[tuple[str, float]]:
+    results = json.loads((root / "dbt_target" / "run_results.json").read_text())["results"]
+    return sorted(((r["unique_id"].split(".")[-1] if r["unique_id"].startswith("model") else r["unique_id"].split(".")[2],
+                    r["execution_time"]) for r in results), key=lambda x: -x[1])[:top]
+
+
+def main() -> None:
+    events = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000_000
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    accounts = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
+    prepare_manifest()
+    with tempfile.TemporaryDirectory(prefix="bench_rating_") as tmp:
+        root = Path(tmp)
+        write_catalog_folder(root / "catalog", accounts)
+        warehouse = root / "warehouse" / "billing.duckdb"
+        started = time.perf_counter()
+        with connect(warehouse) as con:
+            write_catalog(con, read_catalog(root / "catalog"))
+            ensure_schema(con)
+            generate_events(con, events, accounts)
+            con.execute("checkpoint")
+        print(f"generated {events:,} events for {accounts:,} accounts in {time.perf_counter() - started:.1f} s "
+              f"({warehouse.stat().st_size / 1e9:.2f} GB)")
+
+        dbt_runs, hand_runs = [], []
+        for _ in range(runs):
+            dbt_runs.append(run_dbt_build(root))
+            hand_runs.append(run_hand_query(warehouse))
+        with connect(warehouse, read_only=True) as con:
+            rated = dict(con.execute("select account_id, total_cents from fct_invoices").fetchall())
+        expected = hand_runs[-1][1]
+        mismatched = sorted(a for a in expected.keys() | rated.keys() if expected.get(a) != rated.get(a))
+
+        wall = statistics.median(r[0] for r in dbt_runs)
+        inside = statistics.median(r[1] for r in dbt_runs)
+        hand = statistics.median(r[0] for r in hand_runs)
+        print(f"\n{'measure':<52}{'median s':>10}{'x hand':>9}")
+        print(f"{'hand-written DuckDB query (per-account totals)':<52}{hand:>10.2f}{1:>9.2f}")
+        print(f"{'dbt build of the month, wall clock':<52}{wall:>10.2f}{wall / hand:>9.2f}")
+        print(f"{'dbt build of the month, execution (no start/parse)':<52}{inside:>10.2f}{inside / hand:>9.2f}")
+        print(f"\npeak RSS: dbt build {max(r[2] for r in dbt_runs) / 1e6:.2f} GB, "
+              f"hand query {max(r[2] for r in hand_runs) / 1e6:.2f} GB")
+        print(f"invoices: {len(rated):,}; totals equal to the hand query: "
+              f"{'all' if not mismatched else f'NO, {len(mismatched)} differ, e.g. {mismatched[:3]}'}")
+        print("slowest dbt nodes (last run): " + ", ".join(f"{n} {t:.2f}s" for n, t in node_timings(root)))
+
+
+if __name__ == "__main__":
+    main()
