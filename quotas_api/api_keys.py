@@ -55,8 +55,8 @@ class KeyRing:
     def __len__(self) -> int:
         return len(self._keys)
 
-    def authenticate(self, presented: str) -> ApiKey | None:
-        digest = hashlib.sha256(presented.encode()).digest()
+    def authenticate(self, presented: bytes) -> ApiKey | None:
+        digest = hashlib.sha256(presented).digest()
         found = None
         # Compare against every key without stopping early, so timing tells nothing about matches.
         for key in self._keys:

@@ -18,6 +18,7 @@ from quotas_api.api_keys import KeyRing
 from quotas_api.errors import EXCEPTION_HANDLERS
 from quotas_api.metrics import ApiMetrics, RequestMetricsMiddleware
 from quotas_api.routes import quotas, service
+from quotas_api.services import STATE_KEY, Services
 from quotas_api.settings import Settings
 from quotas_api.snapshot_store import SnapshotStore
 
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await anyio.to_thread.run_sync(store.refresh)
         async with anyio.create_task_group() as background:
             background.start_soon(store.watch, resolved.reload_interval_seconds)
-            yield {"settings": resolved, "keys": keys, "snapshots": store, "metrics": metrics}
+            yield {STATE_KEY: Services(settings=resolved, keys=keys, snapshots=store, metrics=metrics)}
             background.cancel_scope.cancel()
 
     return Starlette(

@@ -37,9 +37,8 @@ class QuotaIndex:
     _accounts: dict[str, tuple[str, int, int]]
     _metric_code: dict[str, int]
     _row_metric: list[int]
-    # Each row's '"metric":...,"percent_used":...' without braces. Kept in Arrow rather than as
-    # 800k Python strings: less memory, and no long hold of the GIL while loading.
-    _row_json: pa.Array
+    # Each row's '"metric":...,"percent_used":...' without braces.
+    _row_json: list[str]
     _figures: pa.Table
 
     def has_account(self, account_id: str) -> bool:
@@ -50,30 +49,32 @@ class QuotaIndex:
         if entry is None:
             return None
         header, start, stop = entry
-        quotas = self._row_json.slice(start, stop - start).to_pylist()
-        return header + ',"quotas":[{' + "},{".join(quotas) + "}]}"
+        return header + ',"quotas":[{' + "},{".join(self._row_json[start:stop]) + "}]}"
 
     def quota_json(self, account_id: str, metric: str) -> str | None:
-        row = self._row(account_id, metric)
-        if row is None:
+        found = self._row(account_id, metric)
+        if found is None:
             return None
-        return self._accounts[account_id][0] + "," + self._row_json[row].as_py() + "}"
+        header, row = found
+        return header + "," + self._row_json[row] + "}"
 
     def figures(self, account_id: str, metric: str) -> QuotaFigures | None:
-        row = self._row(account_id, metric)
-        if row is None:
+        found = self._row(account_id, metric)
+        if found is None:
             return None
-        return QuotaFigures(*(self._figures.column(c)[row].as_py() for c in FIGURE_COLUMNS))
+        return QuotaFigures(*(self._figures.column(c)[found[1]].as_py() for c in FIGURE_COLUMNS))
 
-    def _row(self, account_id: str, metric: str) -> int | None:
+    def _row(self, account_id: str, metric: str) -> tuple[str, int] | None:
+        """The account's header and the row of its quota for `metric`."""
         entry = self._accounts.get(account_id)
         code = self._metric_code.get(metric)
         if entry is None or code is None:
             return None
+        header, start, stop = entry
         row_metric = self._row_metric
-        for row in range(entry[1], entry[2]):
+        for row in range(start, stop):
             if row_metric[row] == code:
-                return row
+                return header, row
         return None
 
 
@@ -94,16 +95,27 @@ def build_index(snapshot: QuotaSnapshotFile) -> QuotaIndex:
         account_count=headers.height,
         _accounts=_account_entries(headers),
         _metric_code={name: code for code, name in enumerate(metrics.to_list())},
-        _row_metric=rows["metric"].replace_strict(metrics, pl.int_range(metrics.len(), eager=True)).to_list(),
-        _row_json=snapshot.serving["serving_quota"].to_arrow(),
+        _row_metric=_to_list(rows["metric"].replace_strict(metrics, pl.int_range(metrics.len(), eager=True))),
+        _row_json=_to_list(snapshot.serving["serving_quota"]),
         _figures=rows.select(FIGURE_COLUMNS).to_arrow().combine_chunks(),
     )
 
 
+# Python objects are made in slices of this many rows, so that while a reload runs in its thread
+# the event loop gets the GIL back every few milliseconds.
+SLICE_ROWS = 20_000
+
+
 def _account_entries(headers: pl.DataFrame) -> dict[str, tuple[str, int, int]]:
     entries: dict[str, tuple[str, int, int]] = {}
-    # In slices, so that the event loop gets the GIL back between them while a reload runs.
-    for part in headers.iter_slices(10_000):
+    for part in headers.iter_slices(SLICE_ROWS):
         account_ids, *values = (part[c].to_list() for c in part.columns)
         entries.update(zip(account_ids, zip(*values)))
     return entries
+
+
+def _to_list(series: pl.Series) -> list:
+    values: list = []
+    for start in range(0, series.len(), SLICE_ROWS):
+        values.extend(series.slice(start, SLICE_ROWS).to_list())
+    return values

@@ -16,7 +16,7 @@ from quotas_api.errors import JSON, ApiError
 from quotas_api.models import QuotaCheckRequest
 from quotas_api.quota_check import check_quota
 from quotas_api.snapshot_index import QuotaIndex
-from quotas_api.snapshot_store import SnapshotStore
+from quotas_api.services import services
 
 MAX_CHECK_BODY_BYTES = 4096
 
@@ -123,8 +123,7 @@ async def check(request: Request) -> Response:
 
 
 def _serving_index(request: Request) -> QuotaIndex:
-    store: SnapshotStore = request.state.snapshots
-    index = store.current
+    index = services(request).snapshots.current
     if index is None:
         raise ApiError(
             503,
@@ -185,8 +184,9 @@ def _json_object(**rendered: str) -> str:
     return "{" + ",".join(f'"{name}":{value}' for name, value in rendered.items()) + "}"
 
 
+# The router tries routes in order: the most frequent lookup first.
 routes = [
-    Route("/v1/accounts/{account_id}/quotas", account_quotas, methods=["GET"]),
     Route("/v1/accounts/{account_id}/quotas/{metric}", metric_quota, methods=["GET"]),
+    Route("/v1/accounts/{account_id}/quotas", account_quotas, methods=["GET"]),
     Route("/v1/quotas/check", check, methods=["POST"]),
 ]

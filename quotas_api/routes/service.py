@@ -9,9 +9,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from quotas_api.errors import JSON
-from quotas_api.metrics import ApiMetrics
 from quotas_api.openapi import openapi_schema
-from quotas_api.snapshot_store import SnapshotStore
+from quotas_api.services import services
 
 
 async def healthz(request: Request) -> Response:
@@ -32,7 +31,7 @@ async def healthz(request: Request) -> Response:
           application/json:
             schema: {$ref: "#/components/schemas/Health"}
     """
-    store: SnapshotStore = request.state.snapshots
+    store = services(request).snapshots
     index, failure = store.current, store.last_failure
     if index is None:
         status = "unhealthy"
@@ -73,8 +72,7 @@ async def metrics(request: Request) -> Response:
           text/plain:
             schema: {type: string}
     """
-    api_metrics: ApiMetrics = request.state.metrics
-    return Response(generate_latest(api_metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(services(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def openapi(request: Request) -> Response:

@@ -171,7 +171,7 @@ def test_the_key_command_prints_a_new_key_once_and_stores_its_hash(tmp_path: Pat
         ]
     }
     ring = KeyRing.from_file(keys_file)
-    assert ring.authenticate(acme_key).may_read("acme")
-    assert not ring.authenticate(acme_key).may_read("globex")
-    assert ring.authenticate(service_key).may_read("globex")
-    assert ring.authenticate("qk_other") is None
+    assert ring.authenticate(acme_key.encode()).may_read("acme")
+    assert not ring.authenticate(acme_key.encode()).may_read("globex")
+    assert ring.authenticate(service_key.encode()).may_read("globex")
+    assert ring.authenticate(b"qk_other") is None
