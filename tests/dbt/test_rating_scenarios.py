@@ -88,7 +88,7 @@ def test_late_events_adjust_the_next_open_invoice_while_issued_invoices_never_ch
     [adjustment] = world.query("select * from fct_invoice_lines where line_type = 'adjustment'")
     assert (adjustment["adjusts_period"], adjustment["usage_start"], adjustment["usage_end"]) == \
         ("2026-01", date(2026, 1, 1), date(2026, 2, 1))
-    assert adjustment["description"] == "Adjustment for 2026-01: 2 late events re-rated"
+    assert adjustment["description"] == "Adjustment for 2026-01: re-rated with 1 late event"
     assert dumps(world.query("select * from fct_issued_invoice_lines order by line_id")) == issued_january
     assert dumps(world.query("select * from fct_invoice_lines where period = '2026-01' order by line_id")) == january
 

@@ -36,7 +36,8 @@ select
     false as is_trial,
     pair.period_start as usage_start,
     pair.period_end as usage_end,
-    'Adjustment for ' || pair.period || ': ' || pair.late_event_count || ' late events re-rated' as description,
+    'Adjustment for ' || pair.period || ': re-rated with ' || pair.new_late_event_count || ' late event'
+        || case when pair.new_late_event_count = 1 then '' else 's' end as description,
     pair.period as adjusts_period,
     pair.late_event_count
 from {{ ref('int_rerate_pairs') }} as pair

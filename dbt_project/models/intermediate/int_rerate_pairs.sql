@@ -51,7 +51,8 @@ select
     issued.period_end,
     datediff('day', issued.period_start, issued.period_end) as days_in_period,
     first_rated.period as target_period,
-    late_events.late_event_count
+    late_events.late_event_count,
+    late_events.late_event_count - accounted.late_event_count as new_late_event_count
 from late_events
 inner join issued on late_events.period = issued.period
 -- an account without an issued invoice for the period had no subscription: late usage stays unbilled
