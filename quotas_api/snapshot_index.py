@@ -1,8 +1,10 @@
 """A loaded snapshot arranged so a request does no serialisation.
 
 Response bodies are joined from the JSON fragments the snapshot file carries (an account's header,
-each quota's figures): a lookup is two dict hits and a string join, which is what keeps a lookup
-close to a route returning a constant body.
+each quota's figures): a lookup is two dict hits and a bytes join, which is what keeps a lookup
+close to a route returning a constant body. The 800k quota fragments stay in the one Arrow buffer
+they were read into, addressed by its offsets: no Python object per row, so a reload builds only
+the per-account dict and holds the GIL for milliseconds at a time.
 """
 
 from dataclasses import dataclass
@@ -15,6 +17,9 @@ import pyarrow as pa
 from billing_pipeline.lib.quota_snapshot import QuotaSnapshotFile, as_of_text
 
 FIGURE_COLUMNS = ("limit", "used", "enforcement")
+# Python objects are made in slices of this many accounts, so that while a reload runs in its
+# thread the event loop gets the GIL back every few milliseconds.
+SLICE_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -32,31 +37,33 @@ class QuotaIndex:
     as_of: str
     row_count: int
     account_count: int
-    # account_id -> (header '{"account_id":...,"as_of":"..."' without its closing brace, first row,
+    # account_id -> (header b'{"account_id":...,"as_of":"..."' without its closing brace, first row,
     # row after the last): an account's rows are contiguous.
-    _accounts: dict[str, tuple[str, int, int]]
+    _accounts: dict[str, tuple[bytes, int, int]]
     _metric_code: dict[str, int]
-    _row_metric: list[int]
-    # Each row's '"metric":...,"percent_used":...' without braces.
-    _row_json: list[str]
+    _row_metric: memoryview
+    # Row i's b'"metric":...,"percent_used":...' (no braces) is _row_json[_row_offset[i]:_row_offset[i + 1]].
+    _row_json: memoryview
+    _row_offset: memoryview
     _figures: pa.Table
 
     def has_account(self, account_id: str) -> bool:
         return account_id in self._accounts
 
-    def account_json(self, account_id: str) -> str | None:
+    def account_json(self, account_id: str) -> bytes | None:
         entry = self._accounts.get(account_id)
         if entry is None:
             return None
         header, start, stop = entry
-        return header + ',"quotas":[{' + "},{".join(self._row_json[start:stop]) + "}]}"
+        quotas = b"},{".join([self._quota(row) for row in range(start, stop)])
+        return header + b',"quotas":[{' + quotas + b"}]}"
 
-    def quota_json(self, account_id: str, metric: str) -> str | None:
+    def quota_json(self, account_id: str, metric: str) -> bytes | None:
         found = self._row(account_id, metric)
         if found is None:
             return None
         header, row = found
-        return header + "," + self._row_json[row] + "}"
+        return header + b"," + self._quota(row) + b"}"
 
     def figures(self, account_id: str, metric: str) -> QuotaFigures | None:
         found = self._row(account_id, metric)
@@ -64,7 +71,10 @@ class QuotaIndex:
             return None
         return QuotaFigures(*(self._figures.column(c)[found[1]].as_py() for c in FIGURE_COLUMNS))
 
-    def _row(self, account_id: str, metric: str) -> tuple[str, int] | None:
+    def _quota(self, row: int) -> memoryview:
+        return self._row_json[self._row_offset[row] : self._row_offset[row + 1]]
+
+    def _row(self, account_id: str, metric: str) -> tuple[bytes, int] | None:
         """The account's header and the row of its quota for `metric`."""
         entry = self._accounts.get(account_id)
         code = self._metric_code.get(metric)
@@ -86,8 +96,18 @@ def build_index(snapshot: QuotaSnapshotFile) -> QuotaIndex:
         pl.concat([rows.select("account_id"), snapshot.serving], how="horizontal")
         .with_row_index("start")
         .filter(pl.col("serving_header").is_not_null())
-        .select("account_id", "serving_header", "start", stop=pl.col("start").shift(-1, fill_value=rows.height))
+        .select(
+            "account_id",
+            pl.col("serving_header").cast(pl.Binary),
+            "start",
+            stop=pl.col("start").shift(-1, fill_value=rows.height),
+        )
     )
+    codes = pl.int_range(metrics.len(), eager=True)
+    metric_codes = rows["metric"].replace_strict(metrics, codes, return_dtype=pl.UInt32)
+    # Offset-addressed strings (large_string), not the string views polars holds by default.
+    fragments = snapshot.serving["serving_quota"].to_arrow(compat_level=pl.CompatLevel.oldest())
+    _validity, offsets, data = fragments.buffers()
     return QuotaIndex(
         generated_at=snapshot.generated_at,
         as_of=as_of_text(snapshot.generated_at),
@@ -95,27 +115,16 @@ def build_index(snapshot: QuotaSnapshotFile) -> QuotaIndex:
         account_count=headers.height,
         _accounts=_account_entries(headers),
         _metric_code={name: code for code, name in enumerate(metrics.to_list())},
-        _row_metric=_to_list(rows["metric"].replace_strict(metrics, pl.int_range(metrics.len(), eager=True))),
-        _row_json=_to_list(snapshot.serving["serving_quota"]),
+        _row_metric=memoryview(metric_codes.to_numpy()),
+        _row_json=memoryview(data) if data is not None else memoryview(b""),
+        _row_offset=memoryview(offsets).cast("q")[fragments.offset :],
         _figures=rows.select(FIGURE_COLUMNS).to_arrow().combine_chunks(),
     )
 
 
-# Python objects are made in slices of this many rows, so that while a reload runs in its thread
-# the event loop gets the GIL back every few milliseconds.
-SLICE_ROWS = 20_000
-
-
-def _account_entries(headers: pl.DataFrame) -> dict[str, tuple[str, int, int]]:
-    entries: dict[str, tuple[str, int, int]] = {}
+def _account_entries(headers: pl.DataFrame) -> dict[str, tuple[bytes, int, int]]:
+    entries: dict[str, tuple[bytes, int, int]] = {}
     for part in headers.iter_slices(SLICE_ROWS):
         account_ids, *values = (part[c].to_list() for c in part.columns)
         entries.update(zip(account_ids, zip(*values)))
     return entries
-
-
-def _to_list(series: pl.Series) -> list:
-    values: list = []
-    for start in range(0, series.len(), SLICE_ROWS):
-        values.extend(series.slice(start, SLICE_ROWS).to_list())
-    return values

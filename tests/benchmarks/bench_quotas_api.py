@@ -14,7 +14,9 @@ app whose one route (same path template) returns a constant JSON body of about t
   benchmark's own writing does not compete for the CPU); load time as the server measured it,
   time from rename to the new snapshot answering, and wrk's failed requests (must be 0).
 
-Servers are pinned to CPU 0 and load generators to CPU 1 when taskset is present (2-core machine).
+For throughput, servers are pinned to CPU 0 and wrk to CPU 1 when taskset is present (2-core
+machine); for the fixed-rate latency runs nothing is pinned. hey requests one account's lookup
+(it takes one URL); wrk's Lua script spreads requests over every account and metric.
 Needs `wrk` and `hey` (Debian: apt-get install -y wrk hey).
 """
 
@@ -67,8 +69,8 @@ WRK_SCRIPT = """
 math.randomseed(%d)
 local metrics = {%s}
 request = function()
-  local path = string.format("/v1/accounts/acct_%%06d/quotas/%%s", math.random(0, %d), metrics[math.random(1, #metrics)])
-  return wrk.format("GET", path)
+  local metric = metrics[math.random(1, #metrics)]
+  return wrk.format("GET", string.format("/v1/accounts/acct_%%06d/quotas/%%s", math.random(0, %d), metric))
 end
 """
 
@@ -77,25 +79,31 @@ def pinned(cpu: int, command: list[str]) -> list[str]:
     return ["taskset", "-c", str(cpu), *command] if shutil.which("taskset") else command
 
 
-def wrk(url: str, script: Path, seconds: float, connections: int = 32) -> dict:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--latency", "-s", str(script)]
-    command += ["-H", f"Authorization: Bearer {KEY}", url]
-    out = subprocess.run(pinned(1, command), capture_output=True, text=True, check=True).stdout
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
+def wrk_command(url: str, script: Path, seconds: float) -> list[str]:
+    command = ["wrk", "-t1", "-c32", f"-d{round(seconds)}s", "-s", str(script)]
+    return pinned(1, [*command, "-H", f"Authorization: Bearer {KEY}", url])
+
+
+def wrk_figures(out: str) -> dict:
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "requests": requests,
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
         "failed": (int(non_2xx.group(1)) if non_2xx else 0)
         + (sum(int(n) for n in socket_errors.groups()) if socket_errors else 0),
     }
 
 
+def wrk(url: str, script: Path, seconds: float) -> dict:
+    run = subprocess.run(wrk_command(url, script, seconds), capture_output=True, text=True, check=True)
+    return wrk_figures(run.stdout)
+
+
 def hey_fixed_rate(url: str, seconds: float) -> dict:
     command = ["hey", "-z", f"{round(seconds)}s", "-c", str(HEY_WORKERS), "-q", str(RATE // HEY_WORKERS), "-o", "csv"]
     command += ["-H", f"Authorization: Bearer {KEY}", url]
-    out = subprocess.run(pinned(1, command), capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     latencies = sorted(float(row["response-time"]) for row in rows)
     offsets = [float(row["offset"]) for row in rows]
@@ -109,12 +117,7 @@ def hey_fixed_rate(url: str, seconds: float) -> dict:
 
 
 def reload_under_load(server: Server, script: Path, staged: list[Path], snapshot: Path, seconds: float) -> dict:
-    load = subprocess.Popen(
-        pinned(1, ["wrk", "-t1", "-c32", f"-d{round(seconds)}s", "-s", str(script), "-H", f"Authorization: Bearer {KEY}",
-                   server.base_url]),
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    load = subprocess.Popen(wrk_command(server.base_url, script, seconds), stdout=subprocess.PIPE, text=True)
     time.sleep(1.0)
     load_seconds, visible_after = [], []
     with httpx.Client(base_url=server.base_url, timeout=10) as client:
@@ -128,19 +131,17 @@ def reload_under_load(server: Server, script: Path, staged: list[Path], snapshot
             load_seconds.append(health["snapshot"]["load_seconds"])
             time.sleep(0.5)
     out, _ = load.communicate()
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {
-        "reloads": len(staged),
-        "load_s": load_seconds,
-        "visible_s": visible_after,
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
-        "failed": (int(non_2xx.group(1)) if non_2xx else 0)
-        + (sum(int(n) for n in socket_errors.groups()) if socket_errors else 0),
-    }
+    return {"reloads": len(staged), "load_s": load_seconds, "visible_s": visible_after, **wrk_figures(out)}
+
+
+def resident_mb(pid: int) -> float:
+    # The uvicorn process itself (taskset execs into it, so the pid is the server's).
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
 
 
 def main() -> int:
+    load_before = os.getloadavg()[0]
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0)
@@ -182,14 +183,20 @@ def main() -> int:
             for _ in range(args.runs):
                 throughput["baseline"].append(wrk(base.base_url, script, args.seconds))
                 throughput["app"].append(wrk(app.base_url, script, args.seconds))
-            latency = {
-                "app": [hey_fixed_rate(lookup, args.seconds) for _ in range(args.runs)],
-                "baseline": [hey_fixed_rate(base.base_url + "/v1/accounts/a/quotas/m", args.seconds)
-                             for _ in range(args.runs)],
-            }
             reload = reload_under_load(app, script, staged, serving / SNAPSHOT_FILENAME, seconds=len(staged) * 3 + 2)
+            reload["rss_mb"] = resident_mb(app.process.pid)
+            # At 1,000 req/s nothing saturates a core; unpinned, a server is not stuck behind other
+            # work that lands on its core, which is what moves a p99 most on this shared machine.
+            for server in (app, base):
+                os.sched_setaffinity(server.process.pid, range(os.cpu_count() or 1))
+            latency = {"app": [], "baseline": []}
+            for _ in range(args.runs):
+                latency["app"].append(hey_fixed_rate(lookup, args.seconds))
+                latency["baseline"].append(hey_fixed_rate(base.base_url + "/v1/accounts/a/quotas/m", args.seconds))
 
     report(args, write_seconds, throughput, latency, reload)
+    # Other work on this 2-core machine moves every figure; the load average says how much there was.
+    print(f"machine load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
     return 0
 
 
@@ -218,6 +225,7 @@ def report(args, write_seconds: float, throughput: dict, latency: dict, reload: 
           f"{'':>20}  (max {max(reload['visible_s']):.2f}, polls every 0.1 s)")
     print(f"{'reload under load: failed / total requests':<44}{reload['failed']:>12} / {reload['requests']:,}"
           f"{'':>5}  0 failed, {reload['reloads']} reloads")
+    print(f"{'app server resident memory after reloads, MB':<44}{reload['rss_mb']:>12,.0f}")
 
 
 if __name__ == "__main__":
