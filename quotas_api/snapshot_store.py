@@ -106,7 +106,11 @@ class SnapshotStore:
         """Poll the file for changes until cancelled."""
         while True:
             await anyio.sleep(interval_seconds)
-            await anyio.to_thread.run_sync(self.refresh)
+            try:
+                await anyio.to_thread.run_sync(self.refresh)
+            except Exception:
+                # Whatever went wrong (a permission change, say), keep serving and keep watching.
+                log.exception("checking %s for a new snapshot failed", self.path)
 
     def _fail(self, reason: str) -> None:
         self.last_failure = LoadFailure(reason=reason, at=datetime.now(UTC))
