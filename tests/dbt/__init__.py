@@ -5,3 +5,8 @@ import warnings
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="sqlglotrs is deprecated", category=DeprecationWarning)
     import dagster_dbt  # noqa: F401
+
+# The rating assets read dbt's manifest when imported; make sure it describes the project.
+from billing_pipeline.defs.transform.project import prepare_manifest  # noqa: E402
+
+prepare_manifest()

@@ -4,6 +4,7 @@ The manifest is prepared by an explicit parse step, never at import: the CLI, th
 test suite call `prepare_manifest()` before loading the Definitions (dbt takes seconds to import).
 """
 
+import fcntl
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
@@ -29,9 +30,16 @@ def manifest_is_fresh(project: DbtProject = dbt_project) -> bool:
 
 
 def prepare_manifest(project: DbtProject = dbt_project) -> Path:
-    """Run `dbt parse` once, unless target/manifest.json is newer than every file of the project."""
-    if not manifest_is_fresh(project):
-        project.preparer.prepare(project)
+    """Run `dbt parse` once, unless target/manifest.json is newer than every file of the project.
+
+    Safe to call from parallel processes (test workers, CLI and UI): one parses, the others wait
+    for it and find the manifest fresh.
+    """
+    project.manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    with (project.manifest_path.parent / ".prepare.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest_is_fresh(project):
+            project.preparer.prepare(project)
     return project.manifest_path
 
 
