@@ -8,6 +8,18 @@ from tests.dbt.rating_warehouse import Event, RatingWorld, dumps, january_world
 
 JAN, FEB, MAR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
 
+# The README's lineage query: from one invoice line to the raw events it rated.
+LINEAGE = """
+select events.*
+from fct_invoice_lines as line
+join raw.usage_events_loaded as events
+  on events.account_id = line.account_id
+ and events.metric = line.metric
+ and events.occurred_at >= line.usage_start
+ and events.occurred_at < line.usage_end
+where line.line_id = ?
+"""
+
 
 @pytest.fixture
 def world(tmp_path) -> RatingWorld:
@@ -61,6 +73,11 @@ def test_closing_a_month_issues_hand_checked_invoices_for_every_pricing_case(wor
     dora_calls = world.query("select quantity, billable_quantity from fct_invoice_lines "
                              "where account_id = 'dora' and metric = 'api_calls'")
     assert [(str(r["quantity"]), str(r["billable_quantity"])) for r in dora_calls] == [("6000.000000", "4000.000000")]
+
+    calls = world.query("select line_id, quantity from fct_invoice_lines where metric = 'api_calls' order by line_id")
+    assert len(calls) == 7  # acme, beta twice (plan change), cara twice (trial), dora, late
+    for line in calls:
+        assert sum(event["quantity"] for event in world.query(LINEAGE, line["line_id"])) == line["quantity"]
 
     assert world.query("select period, issued_on, invoice_count, total_cents from fct_issued_periods") == [
         {"period": "2026-01", "issued_on": date(2026, 2, 4), "invoice_count": 5, "total_cents": 25488}]
