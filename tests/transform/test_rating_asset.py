@@ -69,3 +69,19 @@ def test_a_failed_blocking_check_fails_the_run_issues_nothing_and_keeps_downstre
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
     assert "published" not in materialized and "fct_issued_periods" not in materialized
     assert world.query("select table_name from information_schema.tables where table_name like 'fct_issued%'") == []
+
+
+def test_a_months_rating_depends_on_the_daily_ingestion_partitions_of_that_month(tmp_path):
+    from billing_pipeline.defs.ingest.raw_usage_events import raw_usage_events
+
+    graph = dg.Definitions(assets=[raw_usage_events, rating],
+                           resources={"dbt": dbt_cli_resource(), "billing_data": BillingData(data_dir=str(tmp_path))}
+                           ).resolve_asset_graph()
+    events = dg.AssetKey("stg_raw__usage_events")
+    assert graph.get(events).parent_keys == {dg.AssetKey("raw_usage_events")}
+    monthly, daily = graph.get(events).partitions_def, graph.get(dg.AssetKey("raw_usage_events")).partitions_def
+    upstream = graph.get_partition_mapping(events, dg.AssetKey("raw_usage_events")).get_upstream_mapped_partitions_result_for_partitions(
+        monthly.subset_with_partition_keys(["2026-02-01"]), monthly, daily).partitions_subset.get_partition_keys()
+    assert sorted(upstream) == [f"2026-02-{day:02d}" for day in range(1, 29)]
+    assert {spec.group_name for spec in rating.specs} == {"transform"}
+    assert all(spec.kinds == {"dbt", "duckdb"} for spec in rating.specs)
