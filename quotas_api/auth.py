@@ -1,6 +1,6 @@
 """Who is asking: the API key in `Authorization: Bearer <key>`, checked against the key ring."""
 
-from starlette.requests import Request
+from starlette.types import Scope
 
 from quotas_api.api_keys import ApiKey
 from quotas_api.errors import ApiError
@@ -9,10 +9,10 @@ from quotas_api.services import services
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="quotas"'}
 
 
-def authenticate(request: Request) -> ApiKey:
+def authenticate(scope: Scope) -> ApiKey:
     # Straight from the raw headers: this runs on every lookup, and a Headers object costs more.
     header = None
-    for name, value in request.scope["headers"]:
+    for name, value in scope["headers"]:
         if name == b"authorization":
             header = value
             break
@@ -20,7 +20,7 @@ def authenticate(request: Request) -> ApiKey:
         raise ApiError(401, "missing_api_key", "send an API key as 'Authorization: Bearer <key>'", CHALLENGE)
     scheme, _, token = header.partition(b" ")
     token = token.strip()
-    key = services(request).keys.authenticate(token) if scheme.lower() == b"bearer" and token else None
+    key = services(scope).keys.authenticate(token) if scheme.lower() == b"bearer" and token else None
     if key is None:
         raise ApiError(401, "invalid_api_key", "the API key is not valid", CHALLENGE)
     return key

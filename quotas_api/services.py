@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.types import Scope
 
 from quotas_api.api_keys import KeyRing
 from quotas_api.metrics import ApiMetrics
@@ -20,7 +20,7 @@ class Services:
     metrics: ApiMetrics
 
 
-def services(request: Request) -> Services:
+def services(scope: Scope) -> Services:
     # The lifespan state is copied into every request's scope (the ASGI lifespan-state extension);
     # reading it there skips building a State wrapper on each request.
-    return request.scope["state"][STATE_KEY]
+    return scope["state"][STATE_KEY]

@@ -14,12 +14,14 @@ from decimal import Decimal
 import polars as pl
 import pyarrow as pa
 
-from billing_pipeline.lib.quota_snapshot import QuotaSnapshotFile, as_of_text
+from billing_pipeline.lib.quota_snapshot import QuotaSnapshotFile, SnapshotError, as_of_text
 
 FIGURE_COLUMNS = ("limit", "used", "enforcement")
 # Python objects are made in slices of this many accounts, so that while a reload runs in its
 # thread the event loop gets the GIL back every few milliseconds.
 SLICE_ROWS = 20_000
+# Metric codes become characters; UTF-32 has no characters from the surrogates on.
+FIRST_SURROGATE = 0xD800
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,10 @@ class QuotaIndex:
     # account_id -> (header b'{"account_id":...,"as_of":"..."' without its closing brace, first row,
     # row after the last): an account's rows are contiguous.
     _accounts: dict[str, tuple[bytes, int, int]]
-    _metric_code: dict[str, int]
-    _row_metric: memoryview
+    # Row i's metric is _row_metric[i], one character per row (its code point is the metric's
+    # index), so finding an account's row for a metric is one str.find over the account's rows.
+    _metric_char: dict[str, str]
+    _row_metric: str
     # Row i's b'"metric":...,"percent_used":...' (no braces) is _row_json[_row_offset[i]:_row_offset[i + 1]].
     _row_json: memoryview
     _row_offset: memoryview
@@ -63,7 +67,7 @@ class QuotaIndex:
         if found is None:
             return None
         header, row = found
-        return header + b"," + self._quota(row) + b"}"
+        return b"".join((header, b",", self._quota(row), b"}"))
 
     def figures(self, account_id: str, metric: str) -> QuotaFigures | None:
         found = self._row(account_id, metric)
@@ -77,15 +81,12 @@ class QuotaIndex:
     def _row(self, account_id: str, metric: str) -> tuple[bytes, int] | None:
         """The account's header and the row of its quota for `metric`."""
         entry = self._accounts.get(account_id)
-        code = self._metric_code.get(metric)
-        if entry is None or code is None:
+        char = self._metric_char.get(metric)
+        if entry is None or char is None:
             return None
         header, start, stop = entry
-        row_metric = self._row_metric
-        for row in range(start, stop):
-            if row_metric[row] == code:
-                return header, row
-        return None
+        row = self._row_metric.find(char, start, stop)
+        return None if row < 0 else (header, row)
 
 
 def build_index(snapshot: QuotaSnapshotFile) -> QuotaIndex:
@@ -103,8 +104,10 @@ def build_index(snapshot: QuotaSnapshotFile) -> QuotaIndex:
             stop=pl.col("start").shift(-1, fill_value=rows.height),
         )
     )
+    if metrics.len() >= FIRST_SURROGATE:
+        raise SnapshotError(f"{metrics.len()} distinct metrics; the index holds at most {FIRST_SURROGATE - 1}")
     codes = pl.int_range(metrics.len(), eager=True)
-    metric_codes = rows["metric"].replace_strict(metrics, codes, return_dtype=pl.UInt32)
+    metric_codes = rows["metric"].replace_strict(metrics, codes, return_dtype=pl.UInt32).to_numpy()
     # Offset-addressed strings (large_string), not the string views polars holds by default.
     fragments = snapshot.serving["serving_quota"].to_arrow(compat_level=pl.CompatLevel.oldest())
     _validity, offsets, data = fragments.buffers()
@@ -114,8 +117,8 @@ def build_index(snapshot: QuotaSnapshotFile) -> QuotaIndex:
         row_count=rows.height,
         account_count=headers.height,
         _accounts=_account_entries(headers),
-        _metric_code={name: code for code, name in enumerate(metrics.to_list())},
-        _row_metric=memoryview(metric_codes.to_numpy()),
+        _metric_char={name: chr(code) for code, name in enumerate(metrics.to_list())},
+        _row_metric=metric_codes.astype("<u4").tobytes().decode("utf-32-le"),
         _row_json=memoryview(data) if data is not None else memoryview(b""),
         _row_offset=memoryview(offsets).cast("q")[fragments.offset :],
         _figures=rows.select(FIGURE_COLUMNS).to_arrow().combine_chunks(),

@@ -31,7 +31,7 @@ async def healthz(request: Request) -> Response:
           application/json:
             schema: {$ref: "#/components/schemas/Health"}
     """
-    store = services(request).snapshots
+    store = services(request.scope).snapshots
     index, failure = store.current, store.last_failure
     if index is None:
         status = "unhealthy"
@@ -72,7 +72,7 @@ async def metrics(request: Request) -> Response:
           text/plain:
             schema: {type: string}
     """
-    return Response(generate_latest(services(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(services(request.scope).metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def openapi(request: Request) -> Response:
