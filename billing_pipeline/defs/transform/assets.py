@@ -16,7 +16,7 @@ from pydantic import Field
 
 from billing_pipeline.defs.partitions import monthly_partitions
 from billing_pipeline.defs.resources import BillingData
-from billing_pipeline.defs.transform.project import dbt_project
+from billing_pipeline.defs.transform.project import dbt_cli_resource, dbt_project
 from billing_pipeline.defs.transform.summary import invoice_metadata, issued_metadata
 from billing_pipeline.defs.transform.window import DEFAULT_GRACE_DAYS, RatingWindow, today_utc, window_for_partitions
 
@@ -94,3 +94,8 @@ def rating(context: dg.AssetExecutionContext, config: RatingConfig, dbt: DbtCliR
             description=f"dbt build failed for {window.first_month:%Y-%m}..{window.end:%Y-%m}: nothing was issued",
             metadata={"dbt_errors": dg.MetadataValue.md(str(invocation.get_error()))},
         )
+
+
+# The dbt CLI resource comes with the rating assets (the defs folder loads this module through it):
+# nothing else uses dbt, so definitions.py needs no entry for it.
+defs = dg.Definitions(assets=[rating], resources={"dbt": dbt_cli_resource()})
