@@ -123,6 +123,8 @@ def test_late_events_adjust_the_next_open_invoice_while_issued_invoices_never_ch
     quota = world.query("select * from fct_quota_status where account_id = 'dora' and metric = 'api_calls'")
     assert [(str(q["used"]), str(q["limit"]), str(q["remaining"]), q["status"], q["is_blocked"]) for q in quota] == [
         ("4500.000000", "5000.000000", "500.000000", "approaching_limit", True)]  # dora is suspended
+    assert [(q["period_start"], q["currency"], q["trial_ends_on"], q["credits_remaining_cents"]) for q in quota] == [
+        (FEB, "usd", None, 0)]
 
     # A re-run of the month gives identical invoices.
     lines = dumps(world.query("select * from fct_invoice_lines where period = '2026-02' order by line_id"))

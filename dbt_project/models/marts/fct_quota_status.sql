@@ -6,8 +6,14 @@ with open_period as (
     where is_open and not was_issued
 ),
 
+credits as (
+    select account_id, period, sum(closing_cents) as credits_remaining_cents
+    from {{ ref('fct_credit_balances') }}
+    group by all
+),
+
 current_charges as (
-    select priced.*, open_period.as_of
+    select priced.*, open_period.as_of, open_period.period_start, open_period.period_end
     from {{ ref('int_usage_charges__priced') }} as priced
     inner join open_period on priced.period = open_period.period
     where not priced.is_rerate
@@ -19,12 +25,16 @@ select
     charge.account_id,
     charge.metric,
     charge.period,
-    charge.included_quantity as included,
-    charge.usage_limit as "limit",
-    charge.quantity as used,
-    case when charge.usage_limit is not null then greatest(charge.usage_limit - charge.quantity, 0) end as remaining,
+    cast(charge.included_quantity as decimal(18, 6)) as included,
+    cast(charge.usage_limit as decimal(18, 6)) as "limit",
+    cast(charge.quantity as decimal(18, 6)) as used,
+    cast(case when charge.usage_limit is not null then greatest(charge.usage_limit - charge.quantity, 0) end
+         as decimal(18, 6)) as remaining,
+    -- a display figure, not money (the division goes through DOUBLE); a limit of 0 is all used up
     case
-        when charge.usage_limit > 0 then cast(round(charge.quantity * 100 / charge.usage_limit, 2) as decimal(12, 2))
+        when charge.usage_limit > 0
+            then cast(least(round(charge.quantity * 100 / charge.usage_limit, 2), 9999999.99) as decimal(9, 2))
+        when charge.usage_limit = 0 then cast(100 as decimal(9, 2))
     end as percent_used,
     case
         when charge.usage_limit is null then 'unlimited'
@@ -41,8 +51,14 @@ select
         or (charge.enforcement = 'hard' and charge.usage_limit is not null and charge.quantity >= charge.usage_limit) as is_blocked,
     charge.plan_code,
     charge.is_trial,
+    case when charge.is_trial then charge.segment_end end as trial_ends_on,
+    charge.period_start,
+    charge.period_end,
     charge.segment_start,
     charge.segment_end,
+    charge.currency,
+    cast(coalesce(credits.credits_remaining_cents, 0) as bigint) as credits_remaining_cents,
     charge.as_of
 from current_charges as charge
 inner join {{ ref('stg_catalog__accounts') }} as account on charge.account_id = account.account_id
+left join credits on charge.account_id = credits.account_id and charge.period = credits.period
