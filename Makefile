@@ -27,6 +27,7 @@ test: install  ## the test suite
 	$(BIN)/python -m pytest -q -n 2
 
 dev: install  ## the Dagster UI on http://127.0.0.1:3000
+	$(BIN)/python -c "from billing_pipeline.defs.transform.project import prepare_manifest; prepare_manifest()"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: install  ## benchmarks (slow; not part of the tests)

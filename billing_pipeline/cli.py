@@ -56,11 +56,12 @@ def _instance():
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def _execute(defs, instance, job_name: str, partition_key: str | None = None) -> bool:
+def _execute(defs, instance, job_name: str, partition_key: str | None = None,
+             tags: dict | None = None, run_config: dict | None = None) -> bool:
     """Run one job in-process; print failed checks. True when every blocking check passed."""
     result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, partition_key=partition_key, raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+        instance=instance, partition_key=partition_key, raise_on_error=False, tags=tags,
+        run_config={**(run_config or {}), "loggers": {"console": {"config": {"log_level": "ERROR"}}}})
     ok = result.success
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
@@ -81,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{paths.root} has no landed usage: generating the sample first")
         generate(argparse.Namespace(**{**vars(_parser().parse_args(["generate"])), "data_dir": str(paths.root)}))
 
+    from billing_pipeline.defs.transform.project import prepare_manifest
+
+    prepare_manifest()  # Definitions need the dbt manifest; it is never parsed at import
     from billing_pipeline.definitions import defs as load_defs
 
     defs, instance = load_defs(), _instance()
@@ -91,7 +95,28 @@ def run(args: argparse.Namespace) -> int:
     failures = [day for day in days if not _execute(defs, instance, "ingest_job", day)]
     print(f"ingested {len(days) - len(failures)}/{len(days)} landing days into {paths.warehouse}")
     _print_totals(paths)
-    return 1 if failures else 0
+    if failures:
+        print(f"not rating: blocking ingestion checks failed for {', '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0 if _rate(paths, defs, instance, args.as_of or _today()) else 1
+
+
+def _rate(paths: DataDir, defs, instance, as_of: date) -> bool:
+    """One rating run: every closed month is issued oldest first, the open month is rated as a draft."""
+    from billing_pipeline.defs.transform.runs import first_month_to_rate, rating_run
+    from billing_pipeline.lib.warehouse import connect
+
+    with connect(paths.warehouse, read_only=True) as con:
+        plan = rating_run(first_month_to_rate(con), as_of)
+    ok = _execute(defs, instance, "rating_job", tags=plan.tags, run_config=plan.run_config)
+    with connect(paths.warehouse, read_only=True) as con:
+        rows = con.execute("""SELECT period, count(*), sum(total_cents) FROM fct_invoices
+                              GROUP BY ALL ORDER BY period""").fetchall()
+        issued = {r[0] for r in con.execute("SELECT DISTINCT period FROM fct_issued_invoices").fetchall()}
+    for period, invoices, total in rows:
+        state = "issued" if period in issued else "draft"
+        print(f"{period}  {invoices:>4} invoices  {total / 100:>14,.2f}  {state}")
+    return ok
 
 
 def _daily_keys() -> list[str]:
@@ -144,6 +169,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run_cmd = commands.add_parser("run", help="ingest every landed day and rate every closed month and the open one")
     run_cmd.add_argument("--data-dir", default=argparse.SUPPRESS)
+    run_cmd.add_argument("--as-of", type=date.fromisoformat, help="the day that decides which months are closed (default: today, UTC)")
     run_cmd.set_defaults(func=run)
 
     quar = commands.add_parser("quarantine", help="summarise quarantined lines and files")

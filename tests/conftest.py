@@ -37,6 +37,13 @@ def data_dir(generated_sample: DataDir, tmp_path: Path) -> DataDir:
     return paths
 
 
+def pytest_configure(config):
+    # Definitions load the dbt manifest; prepare it once (lock-protected across xdist workers).
+    from billing_pipeline.defs.transform.project import prepare_manifest
+
+    prepare_manifest()
+
+
 def sample_days() -> list[date]:
     return [date.fromordinal(SAMPLE_START.toordinal() + i) for i in range(SAMPLE_DAYS)]
 

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +16,12 @@ def test_billing_pipeline_run_ingests_a_small_generated_folder_end_to_end(tmp_pa
     env.pop("DAGSTER_HOME", None)
     subprocess.run([CLI, "generate", "--accounts", "12", "--start", "2026-08-30", "--days", "4", "--events-per-day", "200"],
                    env=env, check=True, capture_output=True)
-    done = subprocess.run([CLI, "run"], env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([CLI, "run", "--as-of", "2026-09-10"], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ingested 4/4 landing days" in done.stdout
+    # August closed on September 4 (3 grace days) and is issued; September is the open month.
+    assert re.search(r"^2026-08 +\d+ invoices .* issued$", done.stdout, re.M), done.stdout[-2000:]
+    assert re.search(r"^2026-09 +\d+ invoices .* draft$", done.stdout, re.M)
     manifest = json.loads((data / "sample_manifest.json").read_text())
     with connect(data / "warehouse" / "billing.duckdb", read_only=True) as con:
         read, loaded, dups, quarantined = con.execute(
