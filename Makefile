@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export BILLING_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# dagster-dbt runs the `dbt` executable: the venv's bin must come first on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: install demo test dev api bench clean-data
 
