@@ -17,8 +17,8 @@ from quotas_api.auth import authenticate
 from quotas_api.errors import JSON, ApiError
 from quotas_api.models import QuotaCheckRequest
 from quotas_api.quota_check import check_quota
-from quotas_api.snapshot_index import QuotaIndex
 from quotas_api.services import services
+from quotas_api.snapshot_index import QuotaIndex
 
 MAX_CHECK_BODY_BYTES = 4096
 
