@@ -32,6 +32,10 @@ dev: install  ## the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/python -c "from billing_pipeline.defs.transform.project import prepare_manifest; prepare_manifest()"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+api: install  ## the quota API on http://127.0.0.1:8000, serving data/serving/quota_snapshot.parquet
+	@test -f $(BILLING_DATA_DIR)/catalog/api_keys.yaml || { echo "New local service key (shown once):"; $(BIN)/python -m quotas_api.api_keys new --name local-dev --service --keys-file $(BILLING_DATA_DIR)/catalog/api_keys.yaml; }
+	$(BIN)/uvicorn quotas_api.app:app --host 127.0.0.1 --port 8000
+
 bench: install  ## benchmarks (slow; not part of the tests)
 	@for bench in tests/benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
 

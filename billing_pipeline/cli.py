@@ -109,6 +109,7 @@ def _rate(paths: DataDir, defs, instance, as_of: date) -> bool:
     with connect(paths.warehouse, read_only=True) as con:
         plan = rating_run(first_month_to_rate(con), as_of)
     ok = _execute(defs, instance, "rating_job", tags=plan.tags, run_config=plan.run_config)
+    ok = _execute(defs, instance, "quota_snapshot_job") and ok
     with connect(paths.warehouse, read_only=True) as con:
         rows = con.execute("""SELECT period, count(*), sum(total_cents) FROM fct_invoices
                               GROUP BY ALL ORDER BY period""").fetchall()

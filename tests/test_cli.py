@@ -1,10 +1,17 @@
 import json
+from decimal import Decimal
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from starlette.testclient import TestClient
+
+from quotas_api.api_keys import add_key_to_file, key_entry, new_api_key
+from quotas_api.app import create_app
+from quotas_api.settings import Settings
+from billing_pipeline.lib.quota_snapshot import SNAPSHOT_FILENAME, read_quota_snapshot
 from billing_pipeline.lib.warehouse import connect
 
 CLI = str(Path(sys.executable).parent / "billing-pipeline")
@@ -29,5 +36,23 @@ def test_billing_pipeline_run_ingests_a_small_generated_folder_end_to_end(tmp_pa
     assert read == loaded + dups + quarantined
     assert dups == manifest["faults"]["redelivery"]
     assert f"lines read {read:,}" in done.stdout
+    snapshot = read_quota_snapshot(data / "serving" / SNAPSHOT_FILENAME)
+    assert set(snapshot.rows["period"]) == {"2026-09"} and snapshot.rows.height > 0
+    assert_the_quota_api_serves(snapshot, data, tmp_path)
     report = subprocess.run([CLI, "quarantine", "--limit", "3"], env=env, capture_output=True, text=True, check=True)
     assert "unreadable_gzip" in report.stdout
+
+
+def assert_the_quota_api_serves(snapshot, data, tmp_path):
+    """The file the pipeline published is what the quota API answers from, figure for figure."""
+    key, keys_file = new_api_key(), tmp_path / "keys.yaml"
+    add_key_to_file(keys_file, key_entry("test", key, None))
+    app = create_app(Settings(snapshot_path=data / "serving" / SNAPSHOT_FILENAME, api_keys_file=keys_file))
+    row = snapshot.rows.row(0, named=True)
+    with TestClient(app) as client:
+        answer = client.get(f"/v1/accounts/{row['account_id']}/quotas/{row['metric']}",
+                            headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["period"], body["plan"], body["status"]) == ("2026-09", row["plan_code"], row["status"])
+    assert Decimal(str(body["used"])) == row["used"]

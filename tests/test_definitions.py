@@ -6,7 +6,7 @@ from billing_pipeline.definitions import defs
 def test_all_definitions_load_and_every_asset_is_described_grouped_and_kinded():
     loaded = defs()
     specs = list(loaded.resolve_all_asset_specs())
-    assert {"raw_usage_events", "catalog_plans", "catalog_accounts"} <= {s.key.to_user_string() for s in specs}
+    assert {"raw_usage_events", "catalog_plans", "catalog_accounts", "fct_invoices", "quota_snapshot"} <= {s.key.to_user_string() for s in specs}
     for spec in specs:
         assert spec.description, spec.key
         assert spec.group_name and spec.group_name != "default", spec.key
