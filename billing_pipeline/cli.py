@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     paths = _data_dir(args)
     if not _landed_days(paths) and not (paths.catalog / "plans.yaml").exists():
         print(f"{paths.root} has no landed usage: generating the sample first")
-        generate(argparse.Namespace(**{**vars(_parser().parse_args(["generate"])), "data_dir": str(paths.root)}))
+        generate(_parser().parse_args(["--data-dir", str(paths.root), "generate"]))
 
     from billing_pipeline.defs.transform.project import prepare_manifest
 
@@ -130,8 +130,8 @@ def _print_totals(paths: DataDir) -> None:
     from billing_pipeline.lib.warehouse import connect
 
     with connect(paths.warehouse, read_only=True) as con:
-        read, loaded, dups, quarantined = con.execute(
-            "SELECT sum(lines_read), sum(loaded), sum(duplicates), sum(quarantined) FROM raw.ingest_accounting").fetchone()
+        [(read, loaded, dups, quarantined)] = con.execute(
+            "SELECT sum(lines_read), sum(loaded), sum(duplicates), sum(quarantined) FROM raw.ingest_accounting").fetchall()
     print(f"lines read {read:,} = loaded {loaded:,} + duplicates {dups:,} + quarantined {quarantined:,}")
 
 

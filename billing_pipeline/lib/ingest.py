@@ -164,12 +164,12 @@ def _file_sql(con: duckdb.DuckDBPyConnection, path: Path, rel: str) -> tuple[str
     """The file's rows as SQL, with its count of lines read and blank lines; raises if unreadable."""
     name = path.name.lower()
     if name.endswith(LINE_SUFFIXES):
-        read, last = con.execute(f"""SELECT count(*) FILTER (WHERE raw_text IS NOT NULL AND trim(raw_text) <> ''), count(*)
-                                     FROM {_line_reader(path)}""").fetchone()
+        [(read, last)] = con.execute(f"""SELECT count(*) FILTER (WHERE raw_text IS NOT NULL AND trim(raw_text) <> ''), count(*)
+                                     FROM {_line_reader(path)}""").fetchall()
         return _ndjson_sql(path, rel), read, last - read
     reader = (f"read_csv('{_sql_path(path)}', header=true, all_varchar=true, auto_detect=true)"
               if name.endswith((".csv", ".csv.gz")) else f"read_parquet('{_sql_path(path)}')")
-    (read,) = con.execute(f"SELECT count(*) FROM {reader}").fetchone()
+    [(read,)] = con.execute(f"SELECT count(*) FROM {reader}").fetchall()
     return _table_sql(con, reader, rel, 2 if reader.startswith("read_csv") else 1), read, 0
 
 
@@ -264,29 +264,12 @@ def ingest_day(con: duckdb.DuckDBPyConnection, landing_usage: Path, day: date) -
         if status != "ok":
             file_faults.append((rel, status, detail))
         file_rows.append((day, rel, size, read, blank, status))
-    judge = JUDGE.replace("{parsed}", " UNION ALL ".join(parts) if parts else
-                         "SELECT * FROM (VALUES (NULL::VARCHAR, NULL::BIGINT, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, "
-                         "NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, "
-                         "NULL::VARCHAR, NULL::VARCHAR)) t(source_file, line_number, raw_text, parse_error, event_id, "
-                         "account_id, metric, quantity_json, occurred_at_text, user_id, endpoint, request_id, "
-                         "properties_json) WHERE false")
-
     con.execute("BEGIN TRANSACTION")
     try:
         for table in ("usage_events", "usage_quarantine", "ingest_files"):
             con.execute(f"DELETE FROM raw.{table} WHERE landing_date = ?", [day])
-        con.execute("INSERT INTO raw.usage_events " + judge + """
-            SELECT event_id, account_id, metric, coalesce(quantity_value, 1), occurred_utc, user_id, endpoint, request_id,
-                   CASE WHEN properties_json <> 'null' THEN properties_json::JSON END,
-                   hash(account_id, metric, coalesce(quantity_value, 1), occurred_utc, user_id, endpoint, request_id,
-                        CASE WHEN properties_json <> 'null' THEN properties_json::JSON::VARCHAR END),
-                   ?, source_file, line_number, now()::TIMESTAMP
-            FROM judged WHERE reason IS NULL
-        """, [day])
-        con.execute("INSERT INTO raw.usage_quarantine " + judge + f"""
-            SELECT ?, source_file, line_number, raw_text, reason, {DETAIL}, event_id, now()::TIMESTAMP
-            FROM judged WHERE reason IS NOT NULL
-        """, [day])
+        if parts:
+            _insert_judged_lines(con, JUDGE.replace("{parsed}", " UNION ALL ".join(parts)), day)
         for rel, reason, detail in file_faults:
             con.execute("INSERT INTO raw.usage_quarantine VALUES (?, ?, NULL, NULL, ?, ?, NULL, now()::TIMESTAMP)",
                         [day, rel, reason, detail])
@@ -310,17 +293,33 @@ def ingest_day(con: duckdb.DuckDBPyConnection, landing_usage: Path, day: date) -
     return summarize_day(con, day)
 
 
+def _insert_judged_lines(con: duckdb.DuckDBPyConnection, judge: str, day: date) -> None:
+    """Valid rows into raw.usage_events, the others into the quarantine with their reason."""
+    con.execute("INSERT INTO raw.usage_events " + judge + """
+        SELECT event_id, account_id, metric, coalesce(quantity_value, 1), occurred_utc, user_id, endpoint, request_id,
+               CASE WHEN properties_json <> 'null' THEN properties_json::JSON END,
+               hash(account_id, metric, coalesce(quantity_value, 1), occurred_utc, user_id, endpoint, request_id,
+                    CASE WHEN properties_json <> 'null' THEN properties_json::JSON::VARCHAR END),
+               ?, source_file, line_number, now()::TIMESTAMP
+        FROM judged WHERE reason IS NULL
+    """, [day])
+    con.execute("INSERT INTO raw.usage_quarantine " + judge + f"""
+        SELECT ?, source_file, line_number, raw_text, reason, {DETAIL}, event_id, now()::TIMESTAMP
+        FROM judged WHERE reason IS NOT NULL
+    """, [day])
+
+
 def summarize_day(con: duckdb.DuckDBPyConnection, day: date) -> DaySummary:
-    files, size, read, loaded, dups, quarantined = con.execute("""
+    [(files, size, read, loaded, dups, quarantined)] = con.execute("""
         SELECT count(*), coalesce(sum(bytes), 0), coalesce(sum(lines_read), 0), coalesce(sum(loaded), 0),
                coalesce(sum(duplicates), 0), coalesce(sum(quarantined), 0)
         FROM raw.ingest_accounting WHERE landing_date = ?
-    """, [day]).fetchone()
+    """, [day]).fetchall()
     by_reason = dict(con.execute("SELECT reason, count(*) FROM raw.quarantine WHERE landing_date = ? GROUP BY ALL ORDER BY ALL",
                                  [day]).fetchall())
-    accounts, first, last = con.execute("""
+    [(accounts, first, last)] = con.execute("""
         SELECT count(DISTINCT account_id), min(occurred_at)::VARCHAR, max(occurred_at)::VARCHAR
         FROM raw.usage_events_loaded WHERE landing_date = ?
-    """, [day]).fetchone()
+    """, [day]).fetchall()
     return DaySummary(day, files, int(size), int(read), int(loaded), int(dups), int(quarantined), by_reason,
                       accounts, first, last)

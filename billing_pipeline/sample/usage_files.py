@@ -191,14 +191,14 @@ def _inject_faults(lines: pl.Series, carried: pl.Series, spec: UsageSpec, manife
 def _write_ndjson(path: Path, lines: pl.Series) -> None:
     data = ("\n".join(lines.to_list()) + "\n").encode("utf-8") if len(lines) else b""
     if path.suffix == ".gz":
-        path.write_bytes(gzip.compress(data, compresslevel=1))
+        path.write_bytes(gzip.compress(data, compresslevel=1, mtime=0))
     else:
         path.write_bytes(data)
 
 
 def _write_file_faults(folder: Path, manifest: Manifest) -> None:
     (folder / "empty.ndjson").write_bytes(b"")
-    (folder / "truncated.ndjson.gz").write_bytes(gzip.compress(b'{"event_id":"x"}\n' * 50)[:40])
+    (folder / "truncated.ndjson.gz").write_bytes(gzip.compress(b'{"event_id":"x"}\n' * 50, mtime=0)[:40])
     (folder / "latin1.ndjson").write_bytes('{"event_id":"ev_latin","account_id":"acct_0001","metric":"api_calls","note":"caf\xe9"}\n'.encode("latin-1"))
     (folder / "notes.xml").write_text("<usage/>")
     for name, reason in FILE_FAULTS.items():

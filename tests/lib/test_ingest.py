@@ -115,13 +115,13 @@ def test_each_line_fault_is_quarantined_with_its_line_number_reason_and_raw_text
     assert frame(data_dir, "SELECT quantity FROM raw.usage_events WHERE event_id = 'a1'").item() == 1  # default quantity
 
 
-@pytest.mark.parametrize("name,content,reason", [
-    ("broken.ndjson.gz", gzip.compress(b'{"event_id":"x"}\n' * 100)[:30], "unreadable_gzip"),
+@pytest.mark.parametrize("name,content,reason", [pytest.param(*case, id=case[2]) for case in [
+    ("broken.ndjson.gz", gzip.compress(b'{"event_id":"x"}\n' * 100, mtime=0)[:30], "unreadable_gzip"),
     ("latin.ndjson", '{"event_id":"\xe9"}\n'.encode("latin-1"), "not_utf8"),
     ("empty.csv", b"", "empty_file"),
     ("usage.txt", b"hello", "unknown_extension"),
     ("bad.parquet", b"PAR1 not really", "unreadable_parquet"),
-])
+]])
 def test_an_unreadable_file_is_quarantined_whole_and_the_day_goes_on(data_dir, name, content, reason):
     folder = data_dir.day_folder("2026-09-06")
     folder.mkdir(parents=True)

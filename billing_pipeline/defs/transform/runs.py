@@ -21,7 +21,7 @@ class RatingRun:
 def first_month_to_rate(con: duckdb.DuckDBPyConnection) -> date:
     """The month of the earliest subscription (usage before it is never billed), not before the
     partitions start."""
-    [earliest] = con.execute("select min(starts_on) from catalog.subscriptions").fetchone()
+    [(earliest,)] = con.execute("select min(starts_on) from catalog.subscriptions").fetchall()
     floor = date.fromisoformat(START_DATE)
     return month_start(max(earliest or floor, floor))
 
