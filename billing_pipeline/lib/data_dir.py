@@ -32,5 +32,15 @@ class DataDir:
     def alerts(self) -> Path:
         return self.root / "alerts"
 
+    @property
+    def stripe_inbox(self) -> Path:
+        """Verified Stripe webhook events, one JSON file per event id, waiting to be loaded."""
+        return self.root / "landing" / "stripe_events"
+
+    @property
+    def stripe_state(self) -> Path:
+        """State of the local Stripe-compatible server the demo publishes to."""
+        return self.root / "stripe"
+
     def day_folder(self, day: str) -> Path:
         return self.landing_usage / day
