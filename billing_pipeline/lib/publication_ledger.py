@@ -11,7 +11,8 @@ DDL = """
 CREATE SCHEMA IF NOT EXISTS publish;
 
 -- One row per issued invoice; status moves pending -> customer_ready -> draft_created -> items_added
--- -> finalized, or ends in skipped_zero (zero-total policy) or failed (last_error says why).
+-- -> finalized, or ends in skipped_zero (zero-total policy) or failed (last_error says why; a re-run
+-- resumes it), or integrity_error (the issued content no longer matches content_hash: never republished).
 CREATE TABLE IF NOT EXISTS publish.invoice_publications (
     invoice_id VARCHAR PRIMARY KEY,
     account_id VARCHAR NOT NULL,
@@ -54,6 +55,13 @@ CREATE TABLE IF NOT EXISTS publish.stripe_events (
     failure_message VARCHAR,
     occurred_at TIMESTAMPTZ NOT NULL,
     loaded_at TIMESTAMPTZ NOT NULL
+);
+
+-- How far the events list has been read (unix seconds of the newest event seen), per source.
+CREATE TABLE IF NOT EXISTS publish.stripe_event_cursor (
+    source VARCHAR PRIMARY KEY,
+    last_created BIGINT NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
 );
 
 -- Payment state of each published invoice: the latest invoice.paid / invoice.payment_failed /

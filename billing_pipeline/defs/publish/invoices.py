@@ -1,0 +1,106 @@
+"""`stripe_invoices`: a closed period's issued invoices published to Stripe, once, and read back.
+
+Only periods in fct_issued_periods are published: dbt writes the issued ledger only when every
+blocking check of the close passed, so a period that is not there is refused, run after run.
+"""
+
+import dagster as dg
+import polars as pl
+from pydantic import Field
+
+from billing_pipeline.defs.partitions import monthly_partitions
+from billing_pipeline.defs.publish.resource import StripeResource
+from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.lib import markdown
+from billing_pipeline.lib.publish import ledger
+from billing_pipeline.lib.publish.publisher import PeriodNotIssued, publish_period
+from billing_pipeline.lib.publish.reconcile import check_amounts
+
+CHECK_NAME = "stripe_amounts_match_invoices"
+
+
+class PublishConfig(dg.Config):
+    zero_total: str = Field(
+        default="skip",
+        description="Invoices totalling 0: 'skip' records them as skipped_zero and sends nothing (no $0 mail "
+                    "to trial customers); 'publish' sends them like any other (Stripe marks them paid on finalize).")
+
+
+def period_of(partition_key: str) -> str:
+    return partition_key[:7]
+
+
+def _ledger_metadata(rows: pl.DataFrame, mode: str) -> dict:
+    by_status = dict(rows.group_by("status").len().iter_rows()) if rows.height else {}
+    finalized = rows.filter(pl.col("status") == "finalized")
+    return {
+        "dagster/row_count": rows.height,
+        "stripe_mode": mode,
+        **{f"invoices_{status}": count for status, count in sorted(by_status.items())},
+        "published_total_cents": int(finalized["total_cents"].sum()) if finalized.height else 0,
+        "by_status": dg.MetadataValue.md(markdown.mapping(by_status, "status", "invoices")),
+        "ledger": dg.MetadataValue.md(markdown.table(rows)),
+    }
+
+
+@dg.asset(
+    key="stripe_invoices",
+    group_name="publish",
+    kinds={"stripe", "duckdb"},
+    partitions_def=monthly_partitions,
+    deps=[dg.AssetKey("fct_issued_invoices"), dg.AssetKey("fct_issued_invoice_lines"), dg.AssetKey("fct_issued_periods")],
+    pool="duckdb_warehouse",
+    owners=["team:data-engineering"],
+    description="The period's issued invoices as finalized Stripe invoices (customer, draft, one item per line, "
+                "finalize), each step recorded in publish.invoice_publications. Refuses a period that is not issued.",
+)
+def stripe_invoices(context: dg.AssetExecutionContext, config: PublishConfig, billing_data: BillingData,
+                    stripe: StripeResource) -> dg.MaterializeResult:
+    period = period_of(context.partition_key)
+    with stripe.session(billing_data.paths.stripe_state, context.log) as session, billing_data.warehouse() as con:
+        try:
+            outcome = publish_period(con, session.client, period, config.zero_total)  # type: ignore[arg-type]
+        except PeriodNotIssued as refused:
+            raise dg.Failure(description=str(refused)) from None
+        rows = ledger.period_rows(con, period)
+    metadata = _ledger_metadata(rows, session.mode)
+    context.log.info(f"{period}: {outcome.count('finalized')} finalized, {outcome.count('skipped_zero')} skipped "
+                     f"(zero total), {len(outcome.failed)} failed, on {session.mode} Stripe")
+    if outcome.failed:
+        named = "; ".join(f"{invoice_id}: {error}" for invoice_id, error in sorted(outcome.failed.items()))
+        raise dg.Failure(description=f"{len(outcome.failed)} invoice(s) of {period} not published: {named}",
+                         metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(
+    asset=stripe_invoices,
+    name=CHECK_NAME,
+    blocking=True,
+    partitions_def=monthly_partitions,
+    pool="duckdb_warehouse",
+    description="Reads every finalized invoice of the period back from Stripe: amount_due must equal the issued "
+                "total_cents.",
+)
+def stripe_amounts_match_invoices(context: dg.AssetCheckExecutionContext, billing_data: BillingData,
+                                  stripe: StripeResource) -> dg.AssetCheckResult:
+    period = period_of(context.partition_key)
+    with stripe.session(billing_data.paths.stripe_state, context.log) as session, \
+            billing_data.warehouse(read_only=True) as con:
+        checks = check_amounts(con, session.client, period)
+    wrong = pl.DataFrame([c.__dict__ for c in checks if not c.matches],
+                         schema=["invoice_id", "stripe_invoice_id", "total_cents", "amount_due", "error"])
+    return dg.AssetCheckResult(
+        passed=wrong.height == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(f"{wrong.height} of {len(checks)} invoices differ in Stripe: " + ", ".join(wrong["invoice_id"])
+                     if wrong.height else f"all {len(checks)} finalized invoices match"),
+        metadata={"checked": len(checks), "mismatched": wrong.height, "stripe_mode": session.mode,
+                  "mismatches": dg.MetadataValue.md(markdown.table(wrong))},
+    )
+
+
+publish_job = dg.define_asset_job(
+    "publish_job", selection=dg.AssetSelection.assets(stripe_invoices), partitions_def=monthly_partitions,
+    description="Publish a closed period's issued invoices to Stripe, then read every amount back.",
+)

@@ -1,0 +1,76 @@
+"""Rows of the publication ledger (publication_ledger.py), written after every Stripe step.
+
+Each write commits on its own (DuckDB autocommit), so a crash between two steps leaves the ledger
+saying exactly how far the invoice got, and the next run resumes from there.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import duckdb
+import polars as pl
+
+from billing_pipeline.lib.publish.issued import IssuedInvoice
+
+# Ledger statuses a run does not touch again.
+SETTLED = ("finalized", "integrity_error")
+
+
+@dataclass(frozen=True)
+class Publication:
+    invoice_id: str
+    content_hash: str
+    status: str
+    stripe_customer_id: str | None
+    stripe_invoice_id: str | None
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def publication(con: duckdb.DuckDBPyConnection, invoice_id: str) -> Publication | None:
+    row = con.execute(
+        """SELECT invoice_id, content_hash, status, stripe_customer_id, stripe_invoice_id
+           FROM publish.invoice_publications WHERE invoice_id = ?""", [invoice_id]).fetchone()
+    return Publication(*row) if row else None
+
+
+def start_attempt(con: duckdb.DuckDBPyConnection, invoice: IssuedInvoice) -> None:
+    moment = now()
+    con.execute(
+        """INSERT INTO publish.invoice_publications
+               (invoice_id, account_id, period, currency, total_cents, content_hash, status, attempts,
+                first_attempt_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?)
+           ON CONFLICT (invoice_id) DO UPDATE SET attempts = attempts + 1, last_error = NULL,
+               updated_at = excluded.updated_at""",
+        [invoice.invoice_id, invoice.account_id, invoice.period, invoice.currency, invoice.total_cents,
+         invoice.content_hash, moment, moment])
+
+
+def record(con: duckdb.DuckDBPyConnection, invoice_id: str, status: str, **fields: object) -> None:
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    con.execute(
+        f"UPDATE publish.invoice_publications SET status = ?, updated_at = ?{', ' if fields else ''}{assignments} "
+        "WHERE invoice_id = ?", [status, now(), *fields.values(), invoice_id])
+
+
+def record_item(con: duckdb.DuckDBPyConnection, invoice_id: str, line_id: str, item_id: str, amount_cents: int) -> None:
+    con.execute(
+        """INSERT INTO publish.invoice_item_publications VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (invoice_id, line_id) DO UPDATE SET stripe_invoice_item_id = excluded.stripe_invoice_item_id""",
+        [invoice_id, line_id, item_id, amount_cents, now()])
+
+
+def mark_integrity_error(con: duckdb.DuckDBPyConnection, invoice: IssuedInvoice, recorded_hash: str) -> None:
+    record(con, invoice.invoice_id, "integrity_error",
+           last_error=f"issued content changed after publication: hash {invoice.content_hash[:16]} now, "
+                      f"{recorded_hash[:16]} when published; not republished")
+
+
+def period_rows(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
+    return pl.from_arrow(con.execute(
+        """SELECT invoice_id, account_id, status, total_cents, amount_due_cents, stripe_customer_id,
+                  stripe_invoice_id, stripe_invoice_number, attempts, last_error
+           FROM publish.invoice_publications WHERE period = ? ORDER BY invoice_id""", [period]).to_arrow_table())

@@ -1,0 +1,183 @@
+"""Publishing one issued period: per invoice, customer -> draft -> one item per line -> finalize.
+
+Every step first asks what already exists (ledger, then Stripe lists by metadata), so a re-run
+after a crash at any point, even after Stripe forgot our idempotency keys, finishes the invoice
+without a second customer, invoice or item. Each Stripe write carries a deterministic key (keys.py),
+so a retry of a write whose answer was lost replays the first answer. A finalized invoice is never
+touched again.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import duckdb
+import stripe
+
+from billing_pipeline.lib.publication_ledger import ensure_publication_ledger
+from billing_pipeline.lib.publish import ledger
+from billing_pipeline.lib.publish.customers import Account, CustomerDirectory, PublishRefused, load_accounts
+from billing_pipeline.lib.publish.issued import IssuedInvoice, is_issued, load_issued_invoices, unix_start_of
+from billing_pipeline.lib.publish.keys import idempotency_key
+
+ZeroTotalPolicy = Literal["skip", "publish"]
+ZERO_TOTAL_POLICIES: tuple[str, ...] = ("skip", "publish")
+STEPS = ("customer", "invoice", "item", "finalize")
+
+# Called as (invoice_id, step, phase) once Stripe answered a step ("sent") and once the ledger
+# holds it ("recorded"); raising from it is how tests crash a run between any two writes.
+StepHook = Callable[[str, str, str], None]
+
+
+class PeriodNotIssued(Exception):
+    pass
+
+
+@dataclass
+class PeriodOutcome:
+    period: str
+    statuses: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.statuses.values() if s == status)
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return {i: self.errors[i] for i, s in self.statuses.items() if s in ("failed", "integrity_error")}
+
+
+def publish_period(con: duckdb.DuckDBPyConnection, client: stripe.StripeClient, period: str,
+                   zero_total: ZeroTotalPolicy = "skip", on_step: StepHook | None = None) -> PeriodOutcome:
+    """Publish every issued invoice of `period`; a failed invoice is recorded and the rest go on."""
+    if zero_total not in ZERO_TOTAL_POLICIES:
+        raise ValueError(f"zero_total must be one of {ZERO_TOTAL_POLICIES}, got {zero_total!r}")
+    ensure_publication_ledger(con)
+    if not is_issued(con, period):
+        raise PeriodNotIssued(f"{period} is not in fct_issued_periods: it has not been closed with every blocking "
+                              "check passing, so nothing of it may be published")
+    run = _Run(con, client, CustomerDirectory(client), load_accounts(con), zero_total, on_step or _no_hook)
+    outcome = PeriodOutcome(period)
+    for invoice in load_issued_invoices(con, period):
+        status, error = run.publish(invoice)
+        outcome.statuses[invoice.invoice_id] = status
+        if error:
+            outcome.errors[invoice.invoice_id] = error
+    return outcome
+
+
+def _no_hook(invoice_id: str, step: str, phase: str) -> None:
+    pass
+
+
+@dataclass
+class _Run:
+    con: duckdb.DuckDBPyConnection
+    client: stripe.StripeClient
+    customers: CustomerDirectory
+    accounts: dict[str, Account]
+    zero_total: ZeroTotalPolicy
+    hook: StepHook
+
+    def publish(self, invoice: IssuedInvoice) -> tuple[str, str | None]:
+        known = ledger.publication(self.con, invoice.invoice_id)
+        if known and known.content_hash != invoice.content_hash:
+            if known.status != "integrity_error":
+                ledger.mark_integrity_error(self.con, invoice, known.content_hash)
+            return "integrity_error", "issued content changed after publication"
+        if known and known.status in ledger.SETTLED:
+            return known.status, None
+        if invoice.total_cents == 0 and self.zero_total == "skip" and not (known and known.stripe_invoice_id):
+            ledger.start_attempt(self.con, invoice)
+            ledger.record(self.con, invoice.invoice_id, "skipped_zero")
+            return "skipped_zero", None
+        ledger.start_attempt(self.con, invoice)
+        try:
+            self._publish(invoice, known)
+        except (stripe.StripeError, PublishRefused) as error:
+            message = _message(error)
+            ledger.record(self.con, invoice.invoice_id, "failed", last_error=message)
+            return "failed", message
+        return "finalized", None
+
+    def _step_done(self, invoice: IssuedInvoice, step: str, status: str | None, **fields: object) -> None:
+        self.hook(invoice.invoice_id, step, "sent")
+        if status:
+            ledger.record(self.con, invoice.invoice_id, status, **fields)
+        self.hook(invoice.invoice_id, step, "recorded")
+
+    def _publish(self, invoice: IssuedInvoice, known: ledger.Publication | None) -> None:
+        customer_id = known.stripe_customer_id if known and known.stripe_customer_id else None
+        if customer_id is None:
+            customer_id = self.customers.customer_id(self._account(invoice.account_id))
+            self._step_done(invoice, "customer", "customer_ready", stripe_customer_id=customer_id)
+        draft = self._draft(invoice, customer_id, known.stripe_invoice_id if known else None)
+        if draft.status == "draft":
+            self._add_items(invoice, customer_id, draft.id)
+            draft = self.client.v1.invoices.finalize_invoice(
+                draft.id, {"auto_advance": False},
+                {"idempotency_key": idempotency_key(invoice.invoice_id, "finalize", invoice.content_hash)})
+            self.hook(invoice.invoice_id, "finalize", "sent")
+        ledger.record(self.con, invoice.invoice_id, "finalized", stripe_invoice_number=draft.number,
+                      hosted_invoice_url=draft.hosted_invoice_url, amount_due_cents=draft.amount_due,
+                      finalized_at=ledger.now())
+        self.hook(invoice.invoice_id, "finalize", "recorded")
+
+    def _account(self, account_id: str) -> Account:
+        account = self.accounts.get(account_id)
+        if account is None:
+            raise PublishRefused(f"account {account_id} is not in catalog.accounts")
+        return account
+
+    def _draft(self, invoice: IssuedInvoice, customer_id: str, stripe_invoice_id: str | None) -> stripe.Invoice:
+        """The Stripe invoice for this issued invoice: recorded, found by metadata, or created."""
+        existing = (self.client.v1.invoices.retrieve(stripe_invoice_id) if stripe_invoice_id
+                    else self._find_invoice(customer_id, invoice.invoice_id))
+        if existing is not None:
+            if (existing.metadata or {}).get("content_hash") != invoice.content_hash:
+                raise PublishRefused(f"Stripe invoice {existing.id} for {invoice.invoice_id} carries other content "
+                                     f"(hash {(existing.metadata or {}).get('content_hash', '?')[:16]}); not touched")
+            if not stripe_invoice_id:
+                ledger.record(self.con, invoice.invoice_id, "draft_created", stripe_invoice_id=existing.id)
+            return existing
+        created = self.client.v1.invoices.create(
+            {"customer": customer_id, "auto_advance": False, "pending_invoice_items_behavior": "exclude",
+             "currency": invoice.currency, "description": f"Usage and subscription fees, {invoice.period}",
+             "metadata": {"account_id": invoice.account_id, "period": invoice.period,
+                          "invoice_id": invoice.invoice_id, "content_hash": invoice.content_hash}},
+            {"idempotency_key": idempotency_key(invoice.invoice_id, "invoice", invoice.content_hash)})
+        self._step_done(invoice, "invoice", "draft_created", stripe_invoice_id=created.id)
+        return created
+
+    def _find_invoice(self, customer_id: str, invoice_id: str) -> stripe.Invoice | None:
+        for candidate in self.client.v1.invoices.list({"customer": customer_id, "limit": 100}).auto_paging_iter():
+            if (candidate.metadata or {}).get("invoice_id") == invoice_id:
+                return candidate
+        return None
+
+    def _items_on(self, stripe_invoice_id: str) -> Iterator[stripe.InvoiceItem]:
+        return self.client.v1.invoice_items.list({"invoice": stripe_invoice_id, "limit": 100}).auto_paging_iter()
+
+    def _add_items(self, invoice: IssuedInvoice, customer_id: str, stripe_invoice_id: str) -> None:
+        present = {(item.metadata or {}).get("line_id"): item for item in self._items_on(stripe_invoice_id)}
+        for line in invoice.lines:
+            item = present.get(line.line_id)
+            if item is None:
+                start = line.usage_start or invoice.period_start
+                end = line.usage_end or invoice.period_end
+                item = self.client.v1.invoice_items.create(
+                    {"customer": customer_id, "invoice": stripe_invoice_id, "amount": line.amount_cents,
+                     "currency": invoice.currency, "description": line.stripe_description(invoice.period),
+                     "period": {"start": unix_start_of(start), "end": unix_start_of(end)},
+                     "metadata": {"invoice_id": invoice.invoice_id, "line_id": line.line_id}},
+                    {"idempotency_key": idempotency_key(invoice.invoice_id, "item", invoice.content_hash, line.line_id)})
+                self.hook(invoice.invoice_id, "item", "sent")
+            ledger.record_item(self.con, invoice.invoice_id, line.line_id, item.id, line.amount_cents)
+            self.hook(invoice.invoice_id, "item", "recorded")
+        ledger.record(self.con, invoice.invoice_id, "items_added")
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, stripe.StripeError):
+        return error.user_message or str(error) or type(error).__name__
+    return str(error)
