@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from billing_pipeline.lib.quota_snapshot import ENFORCEMENTS, STATUSES
+from billing_pipeline.lib.quota_snapshot import ACCOUNT_STATUSES, ENFORCEMENTS, STATUSES
 
 # Exact decimals travel as JSON numbers, never strings or floats.
 JsonNumber = Annotated[Decimal, WithJsonSchema({"type": "number"})]
@@ -21,7 +21,8 @@ QuantityNumber = Annotated[
 ]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 Enforcement = Literal[ENFORCEMENTS]  # type: ignore[valid-type]
-CheckReason = Literal["unlimited", "within_limit", "soft_limit_exceeded", "hard_limit_exceeded"]
+AccountStatus = Literal[ACCOUNT_STATUSES]  # type: ignore[valid-type]
+CheckReason = Literal["unlimited", "within_limit", "soft_limit_exceeded", "hard_limit_exceeded", "account_suspended"]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
@@ -50,6 +51,7 @@ class Credits(Model):
 
 class AccountFields(Model):
     account_id: str
+    account_status: AccountStatus = Field(description="suspended: every check is refused.")
     period: str = Field(description="Open billing period, YYYY-MM (UTC calendar month).")
     period_start: date
     period_end: date = Field(description="First day after the period.")

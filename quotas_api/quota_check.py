@@ -19,6 +19,9 @@ class CheckOutcome:
 
 
 def check_quota(figures: QuotaFigures, quantity: Decimal) -> CheckOutcome:
+    remaining = None if figures.limit is None else max(ZERO, figures.limit - figures.used)
+    if figures.account_status == "suspended":
+        return CheckOutcome(False, remaining, ZERO, "account_suspended", "refused: the account is suspended")
     if figures.limit is None:
         return CheckOutcome(True, None, ZERO, "unlimited", "no limit on this metric")
     after = figures.limit - figures.used - quantity
@@ -27,7 +30,7 @@ def check_quota(figures: QuotaFigures, quantity: Decimal) -> CheckOutcome:
     if figures.enforcement == "hard":
         return CheckOutcome(
             False,
-            max(ZERO, figures.limit - figures.used),
+            remaining,
             ZERO,
             "hard_limit_exceeded",
             "refused: this would pass the hard limit",

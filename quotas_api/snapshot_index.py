@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from billing_pipeline.lib.quota_snapshot import QuotaSnapshotFile, SnapshotError, as_of_text
 
-FIGURE_COLUMNS = ("limit", "used", "enforcement")
+FIGURE_COLUMNS = ("limit", "used", "enforcement", "account_status")
 # Python objects are made in slices of this many accounts, so that while a reload runs in its
 # thread the event loop gets the GIL back every few milliseconds.
 SLICE_ROWS = 20_000
@@ -31,6 +31,7 @@ class QuotaFigures:
     limit: Decimal | None
     used: Decimal
     enforcement: str
+    account_status: str
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 SNAPSHOT_FILENAME = "quota_snapshot.parquet"
-FORMAT_VERSION = 1
+# 2: account_status added (suspended accounts are refused).
+FORMAT_VERSION = 2
 METADATA_KEY = b"billing_pipeline.quota_snapshot"
 
 QUANTITY = pl.Decimal(18, 6)
@@ -50,11 +51,13 @@ SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {
     "trial_ends_on": pl.Date(),
     "credits_remaining_cents": pl.Int64(),
     "currency": pl.String(),
+    "account_status": pl.String(),
 }
 NULLABLE_COLUMNS = frozenset({"limit", "remaining", "percent_used", "trial_ends_on"})
 QUANTITY_COLUMNS = ("included", "limit", "used", "remaining", "percent_used")
 STATUSES = ("ok", "approaching_limit", "over_limit", "unlimited")
 ENFORCEMENTS = ("hard", "soft")
+ACCOUNT_STATUSES = ("active", "suspended", "cancelled")
 # An account has one open period, one plan, one trial state and one credit balance: these columns
 # must agree across all of an account's metric rows.
 ACCOUNT_COLUMNS = (
@@ -66,6 +69,7 @@ ACCOUNT_COLUMNS = (
     "trial_ends_on",
     "credits_remaining_cents",
     "currency",
+    "account_status",
 )
 SERVING_SCHEMA: dict[str, pl.DataType] = {"serving_header": pl.String(), "serving_quota": pl.String()}
 # lz4 reads back about twice as fast as zstd here, for a file twice the size.
@@ -163,6 +167,7 @@ def validate_rows(rows: pl.DataFrame, *, serving: bool = False) -> pl.DataFrame:
         "empty account_id or metric": (pl.col("account_id") == "") | (pl.col("metric") == ""),
         "status outside " + "|".join(STATUSES): ~pl.col("status").is_in(STATUSES),
         "enforcement outside " + "|".join(ENFORCEMENTS): ~pl.col("enforcement").is_in(ENFORCEMENTS),
+        "account_status outside " + "|".join(ACCOUNT_STATUSES): ~pl.col("account_status").is_in(ACCOUNT_STATUSES),
         "period not YYYY-MM": ~pl.col("period").str.contains(r"^\d{4}-(0[1-9]|1[0-2])$"),
         "period_start not before period_end": pl.col("period_start") >= pl.col("period_end"),
         "negative quantity or credit balance": pl.any_horizontal(pl.col(QUANTITY_COLUMNS) < 0)
@@ -216,6 +221,7 @@ def _render_serving(rows: pl.DataFrame, generated_at: datetime) -> pl.DataFrame:
         "period",
         "period_start",
         "period_end",
+        "account_status",
         plan="plan_code",
         trial=pl.struct(active="is_trial", ends_on="trial_ends_on"),
         credits_remaining=pl.struct(amount_cents="credits_remaining_cents", currency="currency"),

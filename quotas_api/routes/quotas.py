@@ -99,7 +99,8 @@ async def check(request: Request) -> Response:
     summary: Check a quota before using it
     description: >
       A hard limit refuses use past the limit; a soft limit allows it and reports the part past the
-      limit as overage, to be billed. Unlimited metrics always allow.
+      limit as overage, to be billed. Unlimited metrics always allow. A suspended account is refused
+      everything (reason account_suspended).
     requestBody:
       required: true
       content:

@@ -70,6 +70,7 @@ def synthetic_quota_rows(accounts: int, metrics: int = len(METRICS), seed: int =
         trial_ends_on=pl.when(pl.col("is_trial")).then(pl.lit(date(2026, 5, 14))),
         credits_remaining_cents="credits_remaining_cents",
         currency=pl.lit("usd"),
+        account_status=pl.when(account_no % 13 == 0).then(pl.lit("suspended")).otherwise(pl.lit("active")),
     ).cast(SNAPSHOT_SCHEMA)
 
 
@@ -93,6 +94,7 @@ def quota_row(**overrides) -> dict:
         "trial_ends_on": None,
         "credits_remaining_cents": 2500,
         "currency": "usd",
+        "account_status": "active",
     }
     row.update(overrides)
     return row

@@ -20,7 +20,8 @@ def bearer(key: str) -> dict[str, str]:
 
 def sample_rows():
     """acme: a hard api_calls limit, unlimited seats, a soft exports limit already passed.
-    globex: on trial, a soft api_calls limit."""
+    globex: on trial, a soft api_calls limit.
+    initech: suspended, with room left under an unlimited metric."""
     unlimited = {"limit": None, "remaining": None, "percent_used": None, "status": "unlimited"}
     globex = {"account_id": "globex", "plan_code": "team", "is_trial": True, "credits_remaining_cents": 0}
     return frame_of(
@@ -45,6 +46,7 @@ def sample_rows():
             percent_used=Decimal("90.00"),
             status="approaching_limit",
         ),
+        quota_row(account_id="initech", account_status="suspended", used=Decimal(3), **unlimited),
     )
 
 

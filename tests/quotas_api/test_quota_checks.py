@@ -9,8 +9,8 @@ from quotas_api.snapshot_index import QuotaFigures
 from sample_service import SERVICE_KEY, bearer
 
 SERVICE = bearer(SERVICE_KEY)
-HARD = QuotaFigures(limit=Decimal(100), used=Decimal("90.5"), enforcement="hard")
-SOFT = QuotaFigures(limit=Decimal(100), used=Decimal("90.5"), enforcement="soft")
+HARD = QuotaFigures(limit=Decimal(100), used=Decimal("90.5"), enforcement="hard", account_status="active")
+SOFT = QuotaFigures(limit=Decimal(100), used=Decimal("90.5"), enforcement="soft", account_status="active")
 
 
 def check(client: TestClient, **body) -> dict:
@@ -49,15 +49,26 @@ def test_use_past_a_soft_limit_is_allowed_and_the_excess_is_billed_as_overage():
 
 
 def test_when_already_over_a_soft_limit_the_whole_quantity_is_overage():
-    outcome = check_quota(QuotaFigures(limit=Decimal(100), used=Decimal(130), enforcement="soft"), Decimal(4))
+    outcome = check_quota(QuotaFigures(limit=Decimal(100), used=Decimal(130), enforcement="soft", account_status="active"), Decimal(4))
 
     assert outcome.overage == Decimal(4)
 
 
 def test_an_unlimited_metric_always_allows_and_has_no_remaining():
-    outcome = check_quota(QuotaFigures(limit=None, used=Decimal(10**9), enforcement="hard"), Decimal(10**6))
+    outcome = check_quota(QuotaFigures(limit=None, used=Decimal(10**9), enforcement="hard", account_status="active"), Decimal(10**6))
 
     assert (outcome.allowed, outcome.remaining_after, outcome.reason) == (True, None, "unlimited")
+
+
+def test_a_suspended_account_is_refused_even_within_its_limit():
+    outcome = check_quota(QuotaFigures(limit=Decimal(100), used=Decimal(1), enforcement="soft", account_status="suspended"), Decimal(1))
+
+    assert (outcome.allowed, outcome.remaining_after, outcome.overage, outcome.reason) == (
+        False,
+        Decimal(99),
+        Decimal(0),
+        "account_suspended",
+    )
 
 
 def test_a_check_over_http_answers_with_the_decision_and_the_snapshot_time(client: TestClient):
@@ -97,6 +108,15 @@ def test_an_unlimited_metric_allows_over_http(client: TestClient):
     result = check(client, account_id="acme", metric="seats", quantity=1000000)
 
     assert (result["allowed"], result["remaining_after"], result["reason"]) == (True, None, "unlimited")
+
+
+def test_a_suspended_account_is_refused_over_http_and_its_quotas_say_why(client: TestClient):
+    result = check(client, account_id="initech", metric="api_calls", quantity=1)
+    quotas = client.get("/v1/accounts/initech/quotas", headers=SERVICE).json()
+
+    assert (result["allowed"], result["remaining_after"], result["reason"]) == (False, None, "account_suspended")
+    assert quotas["account_status"] == "suspended"
+    assert client.get("/v1/accounts/acme/quotas", headers=SERVICE).json()["account_status"] == "active"
 
 
 def test_a_quantity_with_many_digits_is_computed_exactly_not_through_float(client: TestClient):

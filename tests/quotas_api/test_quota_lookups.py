@@ -27,6 +27,7 @@ def test_an_account_lookup_returns_every_quota_of_the_open_period(client: TestCl
         "period": "2026-05",
         "period_start": "2026-05-01",
         "period_end": "2026-06-01",
+        "account_status": "active",
         "plan": "pro",
         "trial": {"active": False, "ends_on": None},
         "credits_remaining": {"amount_cents": 2500, "currency": "usd"},
@@ -62,6 +63,7 @@ def test_a_metric_lookup_returns_the_account_fields_and_that_quota(client: TestC
         "period": "2026-05",
         "period_start": "2026-05-01",
         "period_end": "2026-06-01",
+        "account_status": "active",
         "plan": "pro",
         "trial": {"active": False, "ends_on": None},
         "credits_remaining": {"amount_cents": 2500, "currency": "usd"},
@@ -137,7 +139,7 @@ def test_healthz_reports_a_fresh_snapshot_as_ok_with_its_age_and_size(client: Te
     assert snapshot["loaded"] is True
     assert snapshot["generated_at"] == as_of_text(generated_at)
     assert 300 <= snapshot["age_seconds"] < 360
-    assert (snapshot["rows"], snapshot["accounts"]) == (4, 2)
+    assert (snapshot["rows"], snapshot["accounts"]) == (5, 3)
     assert snapshot["stale"] is False
     assert snapshot["last_error"] is None
     assert snapshot["load_seconds"] > 0
@@ -156,7 +158,7 @@ def test_metrics_count_requests_by_route_template_and_status(client: TestClient)
     assert f'quotas_api_requests_total{{method="GET",{route},status="404"}} 1.0' in text
     assert f'quotas_api_requests_total{{method="GET",{route},status="401"}} 1.0' in text
     assert f"quotas_api_request_duration_seconds_count{{{route}}} 4.0" in text
-    assert "quotas_api_snapshot_rows 4.0" in text
+    assert "quotas_api_snapshot_rows 5.0" in text
     assert 'quotas_api_snapshot_reloads_total{result="loaded"} 1.0' in text
     age = next(line for line in text.splitlines() if line.startswith("quotas_api_snapshot_age_seconds "))
     assert 300 <= float(age.split()[1]) < 360

@@ -137,10 +137,10 @@ def test_a_parquet_file_not_written_by_the_writer_is_rejected_for_its_missing_me
 def test_a_snapshot_of_another_format_version_is_rejected(tmp_path: Path):
     path = write_quota_snapshot(frame_of(quota_row()), tmp_path, GENERATED_AT)
     table = pq.read_table(path)
-    metadata = {b"billing_pipeline.quota_snapshot": b'{"format_version": 2, "generated_at": "2026-05-20T10:30:00+00:00"}'}
+    metadata = {b"billing_pipeline.quota_snapshot": b'{"format_version": 1, "generated_at": "2026-05-20T10:30:00+00:00"}'}
     pq.write_table(table.replace_schema_metadata(metadata), path)
 
-    with pytest.raises(SnapshotError, match="format version 2"):
+    with pytest.raises(SnapshotError, match="format version 1"):
         read_quota_snapshot(path)
 
 
