@@ -1,0 +1,38 @@
+"""HTML from Jinja2 templates (autoescaped) and PDF from the same HTML with WeasyPrint."""
+
+import logging
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from billing_pipeline.lib.reports.money import decimal_text, exact_text, money_text
+
+_environment: Environment | None = None
+
+
+def environment() -> Environment:
+    global _environment
+    if _environment is None:
+        env = Environment(loader=PackageLoader("billing_pipeline.lib.reports", "templates"),
+                          autoescape=select_autoescape(["html", "j2"], default_for_string=True),
+                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        env.filters["qty"] = decimal_text
+        env.filters["money"] = lambda minor, money: money_text(minor, money.exponent, money.currency)
+        env.filters["exact"] = lambda amount, money: exact_text(amount, money.exponent)
+        # Charts are our own matplotlib output (it escapes the text it draws): trusted markup.
+        env.filters["trusted_svg"] = Markup
+        _environment = env
+    return _environment
+
+
+def render_html(template: str, **context) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def write_pdf(html: str, path: Path) -> None:
+    from weasyprint import HTML  # imports fonts and cairo-free layout machinery: only when a PDF is made
+
+    # WeasyPrint logs every CSS property it does not support at WARNING; the report's CSS is ours.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    HTML(string=html, base_url=str(path.parent)).write_pdf(path)
