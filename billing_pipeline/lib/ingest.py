@@ -8,18 +8,15 @@ landing day, file and line), so the result never depends on the order days were 
 re-ingesting a day only ever deletes and rewrites that day's rows.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-LINE_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
-READABLE_SUFFIXES = (*LINE_SUFFIXES, ".csv", ".csv.gz", ".parquet")
-EVENT_FIELDS = ["event_id", "account_id", "metric", "quantity", "occurred_at", "user_id", "endpoint", "request_id", "properties"]
-# quantity and properties stay JSON text here so a wrong type is a quarantine reason, not a read error.
-JSON_SCHEMA = ('{"event_id":"VARCHAR","account_id":"VARCHAR","metric":"VARCHAR","quantity":"JSON","occurred_at":"VARCHAR",'
-               '"user_id":"VARCHAR","endpoint":"VARCHAR","request_id":"VARCHAR","properties":"JSON"}')
+from billing_pipeline.lib.landed_files import file_fault, file_lines_sql, unreadable_by_look
+
 RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 
 DDL = """
@@ -108,99 +105,30 @@ class DaySummary:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(DDL)
+    # Re-running the DDL costs a noticeable share of a day's ingest, so it runs only when it changed.
+    version = hashlib.sha256(DDL.encode()).hexdigest()[:16]
+    current = con.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'ingest_files'").fetchall()
+    if current != [(version,)]:
+        con.execute(DDL)
+        con.execute(f"COMMENT ON TABLE raw.ingest_files IS '{version}'")
 
 
-def _line_reader(path: Path) -> str:
-    # One VARCHAR column per physical line: NUL cannot appear in text, so no line is ever split.
-    return (f"read_csv('{_sql_path(path)}', columns={{'raw_text': 'VARCHAR'}}, delim='\\0', quote='', escape='', "
-            "header=false, auto_detect=false, strict_mode=false, null_padding=true)")
+# Each line's fields typed and judged once, into a temporary table the day's inserts then split.
+STAGE_DDL = """
+CREATE OR REPLACE TEMP TABLE ingest_lines (
+    source_file VARCHAR, line_number BIGINT, event_id VARCHAR, account_id VARCHAR, metric VARCHAR,
+    quantity DECIMAL(18,6), occurred_at TIMESTAMP, user_id VARCHAR, endpoint VARCHAR, request_id VARCHAR,
+    properties VARCHAR, reason VARCHAR, detail VARCHAR, raw_text VARCHAR
+)
+"""
 
-
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")
-
-
-def _sql_path(path: Path) -> str:
-    return _sql_text(str(path))
-
-
-def _ndjson_sql(path: Path, rel: str) -> str:
-    return f"""
-        SELECT '{_sql_text(rel)}' AS source_file, line_number, raw_text,
-               CASE WHEN NOT json_valid(raw_text) THEN 'malformed_json'
-                    WHEN json_type(raw_text) <> 'OBJECT' THEN 'not_an_object' END AS parse_error,
-               j.event_id, j.account_id, j.metric, j.quantity::VARCHAR AS quantity_json, j.occurred_at AS occurred_at_text,
-               j.user_id, j.endpoint, j.request_id, j.properties::VARCHAR AS properties_json
-        FROM (
-            SELECT *, CASE WHEN json_valid(raw_text) AND json_type(raw_text) = 'OBJECT'
-                           THEN json_transform(raw_text, '{JSON_SCHEMA}') END AS j
-            FROM (SELECT row_number() OVER () AS line_number, raw_text FROM {_line_reader(path)})
-            WHERE raw_text IS NOT NULL AND trim(raw_text) <> ''
-        )"""
-
-
-def _table_sql(con: duckdb.DuckDBPyConnection, reader_sql: str, rel: str, first_line: int) -> str:
-    """CSV and Parquet rows: same columns, typed as text; the row as JSON stands for its raw text."""
-    columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader_sql}").fetchall()}
-    pick = {f: (f'"{f}"::VARCHAR' if f in columns else "NULL::VARCHAR") for f in EVENT_FIELDS}
-    # A CSV quantity is text: a number keeps its digits, anything else becomes a JSON string
-    # (so it is refused as not a number), and blank means "not given".
-    quantity = (f"CASE WHEN nullif(trim({pick['quantity']}), '') IS NULL THEN NULL "
-                f"WHEN TRY_CAST({pick['quantity']} AS DOUBLE) IS NOT NULL THEN trim({pick['quantity']}) "
-                f"ELSE to_json({pick['quantity']})::VARCHAR END")
-    return f"""
-        SELECT '{_sql_text(rel)}' AS source_file, row_number() OVER () + {first_line - 1} AS line_number,
-               to_json(t)::VARCHAR AS raw_text, NULL AS parse_error,
-               nullif({pick['event_id']}, '') AS event_id, nullif({pick['account_id']}, '') AS account_id,
-               nullif({pick['metric']}, '') AS metric, {quantity} AS quantity_json,
-               nullif({pick['occurred_at']}, '') AS occurred_at_text, nullif({pick['user_id']}, '') AS user_id,
-               nullif({pick['endpoint']}, '') AS endpoint, nullif({pick['request_id']}, '') AS request_id,
-               nullif({pick['properties']}, '') AS properties_json
-        FROM {reader_sql} t"""
-
-
-def _file_sql(con: duckdb.DuckDBPyConnection, path: Path, rel: str) -> tuple[str, int, int]:
-    """The file's rows as SQL, with its count of lines read and blank lines; raises if unreadable."""
-    name = path.name.lower()
-    if name.endswith(LINE_SUFFIXES):
-        [(read, last)] = con.execute(f"""SELECT count(*) FILTER (WHERE raw_text IS NOT NULL AND trim(raw_text) <> ''), count(*)
-                                     FROM {_line_reader(path)}""").fetchall()
-        return _ndjson_sql(path, rel), read, last - read
-    reader = (f"read_csv('{_sql_path(path)}', header=true, all_varchar=true, auto_detect=true)"
-              if name.endswith((".csv", ".csv.gz")) else f"read_parquet('{_sql_path(path)}')")
-    [(read,)] = con.execute(f"SELECT count(*) FROM {reader}").fetchall()
-    return _table_sql(con, reader, rel, 2 if reader.startswith("read_csv") else 1), read, 0
-
-
-def _unreadable_by_look(path: Path, size: int) -> tuple[str | None, str | None]:
-    if not path.name.lower().endswith(READABLE_SUFFIXES):
-        return "unknown_extension", f"extension is not one of {', '.join(READABLE_SUFFIXES)}"
-    if size == 0:
-        return "empty_file", "file is empty"
-    return None, None
-
-
-FILE_FAULT_TEXT = {"unreadable_gzip": "gzip stream is damaged or truncated", "not_utf8": "file is not UTF-8 text",
-                   "unreadable_parquet": "not a readable Parquet file", "unreadable_file": "file could not be read"}
-
-
-def _file_fault(error: Exception) -> str:
-    text = str(error).lower()
-    if "gzip" in text:
-        return "unreadable_gzip"
-    if "unicode" in text or "utf-8" in text or "utf8" in text:
-        return "not_utf8"
-    if "parquet" in text or "magic" in text:
-        return "unreadable_parquet"
-    return "unreadable_file"
-
+BLANK = "blank_line"
 
 JUDGE = f"""
 WITH parsed AS ({{parsed}}),
 checked AS (
     SELECT p.*,
-           CASE WHEN TRY_CAST(quantity_json AS DOUBLE) IS NOT NULL AND quantity_json NOT LIKE '"%'
+           CASE WHEN quantity_json NOT LIKE '"%'
                 THEN coalesce(TRY_CAST(quantity_json AS DECIMAL(18,6)), TRY_CAST(TRY_CAST(quantity_json AS DOUBLE) AS DECIMAL(18,6)))
            END AS quantity_value,
            CASE WHEN regexp_matches(occurred_at_text, '{RFC3339}')
@@ -216,13 +144,13 @@ judged AS (
                   AND (quantity_value IS NULL OR quantity_value < 0) THEN 'invalid_quantity'
              WHEN occurred_utc IS NULL THEN 'invalid_timestamp'
              WHEN properties_json IS NOT NULL AND properties_json <> 'null'
-                  AND (NOT json_valid(properties_json) OR json_type(properties_json) <> 'OBJECT') THEN 'invalid_properties'
-             WHEN a.known IS NULL THEN 'unknown_account'
-             WHEN m.known IS NULL THEN 'unknown_metric'
+                  AND NOT (json_valid(properties_json) AND (starts_with(properties_json, '{{') OR json_type(properties_json) = 'OBJECT'))
+                  THEN 'invalid_properties'
+             -- IN (subquery) builds its hash table on the catalog side, never on the day's lines.
+             WHEN account_id NOT IN (SELECT account_id FROM catalog.accounts) THEN 'unknown_account'
+             WHEN metric NOT IN (SELECT metric_code FROM catalog.metrics) THEN 'unknown_metric'
            END AS reason
     FROM checked c
-    LEFT JOIN (SELECT account_id, true AS known FROM catalog.accounts) a USING (account_id)
-    LEFT JOIN (SELECT metric_code AS metric, true AS known FROM catalog.metrics) m USING (metric)
 )
 """
 
@@ -242,71 +170,88 @@ END
 """
 
 
+def _stage_file(con: duckdb.DuckDBPyConnection, path: Path, rel: str) -> None:
+    """Judge every line of one file into ingest_lines; raises (staging nothing) if the file is unreadable."""
+    con.execute("INSERT INTO ingest_lines " + JUDGE.replace("{parsed}", file_lines_sql(con, path)) + f"""
+        SELECT '{rel.replace("'", "''")}', line_number, event_id, account_id, metric, coalesce(quantity_value, 1), occurred_utc,
+               user_id, endpoint, request_id, CASE WHEN properties_json <> 'null' THEN properties_json END,
+               reason, {DETAIL}, CASE WHEN reason IS NOT NULL THEN raw_text END
+        FROM judged
+    """)
+
+
 def ingest_day(con: duckdb.DuckDBPyConnection, landing_usage: Path, day: date) -> DaySummary:
     """Replace everything landed for `day` with what its folder holds now."""
     ensure_schema(con)
     folder = landing_usage / day.isoformat()
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")) if folder.is_dir() else []
-    parts, file_rows, file_faults = [], [], []
-    for path in files:
-        rel = f"{day.isoformat()}/{path.name}"
-        size = path.stat().st_size
-        status, detail = _unreadable_by_look(path, size)
-        read = blank = 0
-        if status is None:
-            try:
-                sql, read, blank = _file_sql(con, path, rel)
-                parts.append(sql)
-                status = "ok"
-            except duckdb.Error as error:
-                status = _file_fault(error)
-                detail = f"{FILE_FAULT_TEXT[status]}: {str(error).splitlines()[0][:400]}"
-        if status != "ok":
-            file_faults.append((rel, status, detail))
-        file_rows.append((day, rel, size, read, blank, status))
-    con.execute("BEGIN TRANSACTION")
+    con.execute(STAGE_DDL)
     try:
-        for table in ("usage_events", "usage_quarantine", "ingest_files"):
-            con.execute(f"DELETE FROM raw.{table} WHERE landing_date = ?", [day])
-        if parts:
-            _insert_judged_lines(con, JUDGE.replace("{parsed}", " UNION ALL ".join(parts)), day)
-        for rel, reason, detail in file_faults:
-            con.execute("INSERT INTO raw.usage_quarantine VALUES (?, ?, NULL, NULL, ?, ?, NULL, now()::TIMESTAMP)",
-                        [day, rel, reason, detail])
-        # Blank lines carry no event; they are counted apart so line numbers still match the file.
-        if file_rows:
-            con.executemany("INSERT INTO raw.ingest_files VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)", file_rows)
-        con.execute("""
-            INSERT INTO raw.repeated_event_ids
-            SELECT event_id FROM raw.usage_events WHERE landing_date = $day
-            GROUP BY event_id HAVING count(*) > 1
-            UNION
-            SELECT DISTINCT o.event_id FROM raw.usage_events o
-            SEMI JOIN (SELECT event_id FROM raw.usage_events WHERE landing_date = $day) d ON o.event_id = d.event_id
-            WHERE o.landing_date <> $day
-            ON CONFLICT DO NOTHING
-        """, {"day": day})
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        file_rows, file_faults = _stage_files(con, files, day)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _replace_day(con, day, file_rows, file_faults)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS ingest_lines")
     return summarize_day(con, day)
 
 
-def _insert_judged_lines(con: duckdb.DuckDBPyConnection, judge: str, day: date) -> None:
-    """Valid rows into raw.usage_events, the others into the quarantine with their reason."""
-    con.execute("INSERT INTO raw.usage_events " + judge + """
-        SELECT event_id, account_id, metric, coalesce(quantity_value, 1), occurred_utc, user_id, endpoint, request_id,
-               CASE WHEN properties_json <> 'null' THEN properties_json::JSON END,
-               hash(account_id, metric, coalesce(quantity_value, 1), occurred_utc, user_id, endpoint, request_id,
-                    CASE WHEN properties_json <> 'null' THEN properties_json::JSON::VARCHAR END),
-               ?, source_file, line_number, now()::TIMESTAMP
-        FROM judged WHERE reason IS NULL
-    """, [day])
-    con.execute("INSERT INTO raw.usage_quarantine " + judge + f"""
-        SELECT ?, source_file, line_number, raw_text, reason, {DETAIL}, event_id, now()::TIMESTAMP
-        FROM judged WHERE reason IS NOT NULL
-    """, [day])
+def _stage_files(con: duckdb.DuckDBPyConnection, files: list[Path], day: date) -> tuple[list[tuple], list[tuple]]:
+    """Stage every readable file; return the day's ingest_files rows and its whole-file faults."""
+    statuses = {}
+    for path in files:
+        rel = f"{day.isoformat()}/{path.name}"
+        size = path.stat().st_size
+        status, detail = unreadable_by_look(path, size)
+        if status is None:
+            try:
+                _stage_file(con, path, rel)
+                status = "ok"
+            except duckdb.Error as error:
+                status, detail = file_fault(error)
+        statuses[rel] = (size, status, detail)
+    # Blank lines carry no event; they are counted apart so line numbers still match the file.
+    counts = {rel: (read, blank) for rel, read, blank in con.execute(f"""
+        SELECT source_file, count(*) FILTER (WHERE reason IS DISTINCT FROM '{BLANK}'), count(*) FILTER (WHERE reason = '{BLANK}')
+        FROM ingest_lines GROUP BY ALL""").fetchall()}
+    file_rows = [(day, rel, size, *counts.get(rel, (0, 0)), status) for rel, (size, status, _) in statuses.items()]
+    file_faults = [(day, rel, status, detail) for rel, (_, status, detail) in statuses.items() if status != "ok"]
+    return file_rows, file_faults
+
+
+def _replace_day(con: duckdb.DuckDBPyConnection, day: date, file_rows: list[tuple], file_faults: list[tuple]) -> None:
+    for table in ("usage_events", "usage_quarantine", "ingest_files"):
+        con.execute(f"DELETE FROM raw.{table} WHERE landing_date = ?", [day])
+    con.execute("""
+        INSERT INTO raw.usage_events
+        SELECT event_id, account_id, metric, quantity, occurred_at, user_id, endpoint, request_id, properties::JSON,
+               hash(account_id, metric, quantity, occurred_at, user_id, endpoint, request_id, properties),
+               $day, source_file, line_number, now()::TIMESTAMP
+        FROM ingest_lines WHERE reason IS NULL
+    """, {"day": day})
+    con.execute(f"""
+        INSERT INTO raw.usage_quarantine
+        SELECT $day, source_file, line_number, raw_text, reason, detail, event_id, now()::TIMESTAMP
+        FROM ingest_lines WHERE reason IS NOT NULL AND reason <> '{BLANK}'
+    """, {"day": day})
+    if file_faults:
+        con.executemany("INSERT INTO raw.usage_quarantine VALUES (?, ?, NULL, NULL, ?, ?, NULL, now()::TIMESTAMP)", file_faults)
+    if file_rows:
+        con.executemany("INSERT INTO raw.ingest_files VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)", file_rows)
+    # Event ids repeated within the day or across days; only these need first-seen ordering (see the DDL).
+    con.execute("""
+        INSERT INTO raw.repeated_event_ids
+        SELECT event_id FROM ingest_lines WHERE reason IS NULL GROUP BY event_id HAVING count(*) > 1
+        UNION
+        SELECT DISTINCT o.event_id FROM raw.usage_events o
+        SEMI JOIN (SELECT event_id FROM ingest_lines WHERE reason IS NULL) d ON o.event_id = d.event_id
+        WHERE o.landing_date <> $day
+        ON CONFLICT DO NOTHING
+    """, {"day": day})
 
 
 def summarize_day(con: duckdb.DuckDBPyConnection, day: date) -> DaySummary:
