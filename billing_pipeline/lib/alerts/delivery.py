@@ -36,21 +36,21 @@ def deliver_pending(con: duckdb.DuckDBPyConnection, sinks: SinksFile, alerts_fol
         if name not in configs:
             report.errors[name] = "sink no longer configured in sinks.yaml: its deliveries stay pending"
             continue
+        # the delivery in flight when a sink turns out to be down carries the error; the rest wait untried
+        in_flight = deliveries[0].document["alert_key"]
         try:
             with open_sink(configs[name], alerts_folder, env) as sink:
                 for delivery in deliveries:
-                    key = delivery.document["alert_key"]
+                    in_flight = delivery.document["alert_key"]
                     try:
                         sink.send(delivery)
                     except DeliveryRefused as error:
-                        ledger.mark_failed(con, key, name, now(), str(error))
+                        ledger.mark_failed(con, in_flight, name, now(), str(error))
                         report.errors[name] = str(error)
                         continue
-                    except SinkUnavailable as error:
-                        ledger.mark_failed(con, key, name, now(), str(error))
-                        raise
-                    ledger.mark_sent(con, key, name, now())
+                    ledger.mark_sent(con, in_flight, name, now())
                     report.sent[name] += 1
         except SinkUnavailable as error:
+            ledger.mark_failed(con, in_flight, name, now(), str(error))
             report.errors[name] = str(error)
     return report

@@ -65,9 +65,10 @@ def record_alerts(con: duckdb.DuckDBPyConnection, alerts: Iterable[Alert], sinks
             "SELECT alert_key FROM alerts.alerts WHERE alert_key IN (SELECT unnest(?::VARCHAR[]))",
             [list(candidates)]).fetchall()}
         new = [alert for key, alert in candidates.items() if key not in known]
-        con.executemany("INSERT INTO alerts.alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            (a.key, a.account_id, a.metric, a.kind, a.threshold, a.period, a.message, to_json(a.payload),
-             detected_at, a.evaluated_for) for a in new])
+        if new:
+            con.executemany("INSERT INTO alerts.alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                (a.key, a.account_id, a.metric, a.kind, a.threshold, a.period, a.message, to_json(a.payload),
+                 detected_at, a.evaluated_for) for a in new])
         deliveries = [(a.key, sink.name) for a in new for sink in sinks.sinks if sink.accepts(a.kind)]
         if deliveries:
             con.executemany("INSERT INTO alerts.deliveries (alert_key, sink, status) VALUES (?, ?, 'pending')", deliveries)
