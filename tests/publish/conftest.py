@@ -1,0 +1,46 @@
+"""Fixtures: an issued January per test, one local Stripe server per session (reset per test) on
+loopback, and official SDK clients to check what reached it."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import stripe
+
+from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.stripe_local import LocalStripeControls, serve
+from tests.publish.issued_world import copy_of, issued_template
+
+API_KEY = "sk_test_local"
+
+
+@pytest.fixture(scope="session")
+def issued_january(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
+    # The parent of the base temp folder is shared by every xdist worker of the session.
+    return issued_template(tmp_path_factory.getbasetemp().parent)
+
+
+@pytest.fixture
+def paths(issued_january: DataDir, tmp_path: Path) -> DataDir:
+    return copy_of(issued_january, tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def stripe_url() -> Iterator[str]:
+    with serve(webhook_retry_delays=(0.05, 0.1, 0.2)) as url:
+        yield url
+
+
+@pytest.fixture
+def controls(stripe_url: str) -> Iterator[LocalStripeControls]:
+    with LocalStripeControls(stripe_url) as session_controls:
+        session_controls.reset()
+        yield session_controls
+
+
+@pytest.fixture
+def sdk(stripe_url: str, controls: LocalStripeControls) -> Iterator[stripe.StripeClient]:
+    """The test's own view of Stripe, independent of the publisher's client."""
+    transport = stripe.RequestsClient()
+    yield stripe.StripeClient(API_KEY, base_addresses={"api": stripe_url}, max_network_retries=0, http_client=transport)
+    transport.close()
