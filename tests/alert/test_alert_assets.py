@@ -1,0 +1,66 @@
+"""The Dagster side: the asset's metadata and delivery check, the job, and the sensor that runs
+alerts after a successful rating."""
+
+from datetime import date
+
+import dagster as dg
+
+from billing_pipeline.defs.alert.assets import usage_alerts
+from billing_pipeline.defs.alert.sensors import alerts_request
+from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.defs.transform.assets import rating_run_config
+from billing_pipeline.definitions import defs
+from tests.alert.alert_world import AS_OF
+from tests.alert.receivers import free_port
+
+
+def materialize(paths, day: date = AS_OF) -> tuple[dg.MaterializeResult, dg.AssetCheckResult]:
+    context = dg.build_asset_context(partition_key=day.isoformat(),
+                                     resources={"billing_data": BillingData(data_dir=str(paths.root))})
+    result, check = list(usage_alerts(context))
+    return result, check
+
+
+def test_the_asset_reports_new_and_known_alerts_by_kind_and_passes_its_check_when_all_is_sent(alert_data):
+    result, check = materialize(alert_data)
+    meta = result.metadata
+    assert meta["new"] == meta["detected"] == meta["dagster/row_count"] == 11 and meta["already_recorded"] == 0
+    assert "| quota          |          7 |" in meta["by_kind"].value
+    assert "| jsonl  |              11 |" in meta["sent_by_sink"].value
+    assert "q75 has used 3750 api_calls in 2026-03: 75% of its limit of 5000" in meta["new_alerts"].value
+    assert check.passed and check.check_name == "alerts_delivered"
+
+    again, _ = materialize(alert_data)
+    assert again.metadata["new"] == 0 and again.metadata["already_recorded"] == 11
+    assert (alert_data.alerts / "alerts.jsonl").read_text().count("\n") == 11
+
+
+def test_the_delivery_check_warns_naming_the_sink_and_its_error_while_deliveries_are_pending(alert_data):
+    alert_data.alerts.mkdir(parents=True, exist_ok=True)
+    (alert_data.alerts / "sinks.yaml").write_text(
+        f"sinks:\n  - {{type: webhook, name: ops, url: 'http://127.0.0.1:{free_port()}/', secret_env: ALERTS_SECRET_UNSET}}\n")
+    result, check = materialize(alert_data)
+    assert result.metadata["new"] == 11
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN and check.metadata["pending"].value == 11
+    assert check.description == "ops: 11 pending; environment variable ALERTS_SECRET_UNSET is not set"
+
+
+def test_definitions_hold_the_alert_asset_job_check_and_sensor(monkeypatch, tmp_path):
+    monkeypatch.setenv("BILLING_DATA_DIR", str(tmp_path))
+    loaded = defs()
+    spec = next(s for s in loaded.resolve_all_asset_specs() if s.key == dg.AssetKey("usage_alerts"))
+    assert spec.group_name == "alert" and spec.partitions_def is not None
+    assert {d.asset_key.to_user_string() for d in spec.deps} == {
+        "fct_quota_status", "fct_usage_daily", "fct_credit_balances", "dim_accounts", "stripe_payment_events"}
+    assert loaded.resolve_job_def("usage_alerts_job") is not None
+    assert dg.AssetCheckKey(dg.AssetKey("usage_alerts"), "alerts_delivered") in loaded.resolve_asset_graph().asset_check_keys
+    sensor = next(s for s in loaded.sensors if s.name == "alerts_after_rating")
+    assert sensor.job_name == "usage_alerts_job"
+
+
+def test_a_successful_rating_run_requests_the_alerts_of_its_as_of_day_once():
+    run = dg.DagsterRun(job_name="rating_job", run_id="r1", run_config=rating_run_config(date(2026, 3, 15)))
+    request = alerts_request(run)
+    assert request.partition_key == "2026-03-15" and request.run_key == "after-rating:r1"
+    late = dg.DagsterRun(job_name="rating_job", run_id="r2", run_config=rating_run_config(date(2099, 1, 1)))
+    assert isinstance(alerts_request(late), dg.SkipReason)
