@@ -56,21 +56,23 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) 
 
 
 def _exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                            [schema, name]).fetchone()[0])
+    # fetchall, not fetchone: DuckDB 2.0 keeps a connection busy until its result is read to the end
+    [(count,)] = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                             [schema, name]).fetchall()
+    return bool(count)
 
 
 def issued_period(con: duckdb.DuckDBPyConnection, period: str) -> IssuedPeriod:
     if not _exists(con, "main", "fct_issued_periods"):
         raise PeriodNotIssued(f"no period has been issued yet (fct_issued_periods does not exist): cannot report {period}")
-    row = con.execute(
+    rows = con.execute(
         """SELECT p.issued_on, p.invoice_count, p.total_cents, list(DISTINCT i.currency ORDER BY i.currency)
            FROM fct_issued_periods p LEFT JOIN fct_issued_invoices i USING (period)
-           WHERE p.period = ? GROUP BY ALL""", [period]).fetchone()
-    if row is None:
+           WHERE p.period = ? GROUP BY ALL""", [period]).fetchall()
+    if not rows:
         raise PeriodNotIssued(f"period {period} is not issued (not in fct_issued_periods): it is still open, its "
                               f"blocking checks failed, or it was never rated; reports cover issued periods only")
-    issued_on, count, total, currencies = row
+    [(issued_on, count, total, currencies)] = rows
     currencies = [c for c in currencies if c is not None]
     if len(currencies) > 1:
         raise ValueError(f"period {period} mixes currencies {currencies}; the catalog has one currency")
@@ -91,7 +93,8 @@ def _ledger(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnectio
     empty = duckdb.connect()
     try:
         ensure_publication_ledger(empty)
-        yield empty
+        # DuckDB 2.0 leaves the multi-statement DDL's result pending on that connection: read through a cursor
+        yield empty.cursor()
     finally:
         empty.close()
 
