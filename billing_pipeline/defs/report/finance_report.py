@@ -123,6 +123,6 @@ def report_totals_match_invoices(context: dg.AssetCheckExecutionContext, billing
 
 
 report_job = dg.define_asset_job(
-    "report_job", selection=dg.AssetSelection.assets(finance_report), partitions_def=monthly_partitions,
+    "report_job", selection=dg.AssetSelection.assets(finance_report),
     description="Write the finance reports of one issued period (partition = the period's month), with their checks.",
 )
