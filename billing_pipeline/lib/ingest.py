@@ -116,7 +116,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 # Each line's fields typed and judged once, into a temporary table the day's inserts then split.
 STAGE_DDL = """
 CREATE OR REPLACE TEMP TABLE ingest_lines (
-    source_file VARCHAR, line_number BIGINT, event_id VARCHAR, account_id VARCHAR, metric VARCHAR,
+    file_no USMALLINT, line_number BIGINT, event_id VARCHAR, account_id VARCHAR, metric VARCHAR,
     quantity DECIMAL(18,6), occurred_at TIMESTAMP, user_id VARCHAR, endpoint VARCHAR, request_id VARCHAR,
     properties VARCHAR, reason VARCHAR, detail VARCHAR, raw_text VARCHAR
 )
@@ -170,10 +170,14 @@ END
 """
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, path: Path, rel: str) -> None:
-    """Judge every line of one file into ingest_lines; raises (staging nothing) if the file is unreadable."""
+def _stage_file(con: duckdb.DuckDBPyConnection, path: Path, file_no: int) -> None:
+    """Judge every line of one file into ingest_lines; raises (staging nothing) if the file is unreadable.
+
+    Lines carry the file's position in the day's list rather than its name: a number per line is
+    cheaper to keep than a string per line.
+    """
     con.execute("INSERT INTO ingest_lines " + JUDGE.replace("{parsed}", file_lines_sql(con, path)) + f"""
-        SELECT '{rel.replace("'", "''")}', line_number, event_id, account_id, metric, coalesce(quantity_value, 1), occurred_utc,
+        SELECT {file_no}, line_number, event_id, account_id, metric, coalesce(quantity_value, 1), occurred_utc,
                user_id, endpoint, request_id, CASE WHEN properties_json <> 'null' THEN properties_json END,
                reason, {DETAIL}, CASE WHEN reason IS NOT NULL THEN raw_text END
         FROM judged
@@ -203,41 +207,42 @@ def ingest_day(con: duckdb.DuckDBPyConnection, landing_usage: Path, day: date) -
 def _stage_files(con: duckdb.DuckDBPyConnection, files: list[Path], day: date) -> tuple[list[tuple], list[tuple]]:
     """Stage every readable file; return the day's ingest_files rows and its whole-file faults."""
     statuses = {}
-    for path in files:
+    for file_no, path in enumerate(files, start=1):
         rel = f"{day.isoformat()}/{path.name}"
         size = path.stat().st_size
         status, detail = unreadable_by_look(path, size)
         if status is None:
             try:
-                _stage_file(con, path, rel)
+                _stage_file(con, path, file_no)
                 status = "ok"
             except duckdb.Error as error:
                 status, detail = file_fault(error)
-        statuses[rel] = (size, status, detail)
+        statuses[path] = (rel, size, status, detail)
     # Blank lines carry no event; they are counted apart so line numbers still match the file.
-    counts = {rel: (read, blank) for rel, read, blank in con.execute(f"""
-        SELECT source_file, count(*) FILTER (WHERE reason IS DISTINCT FROM '{BLANK}'), count(*) FILTER (WHERE reason = '{BLANK}')
+    counts = {files[file_no - 1]: (read, blank) for file_no, read, blank in con.execute(f"""
+        SELECT file_no, count(*) FILTER (WHERE reason IS DISTINCT FROM '{BLANK}'), count(*) FILTER (WHERE reason = '{BLANK}')
         FROM ingest_lines GROUP BY ALL""").fetchall()}
-    file_rows = [(day, rel, size, *counts.get(rel, (0, 0)), status) for rel, (size, status, _) in statuses.items()]
-    file_faults = [(day, rel, status, detail) for rel, (_, status, detail) in statuses.items() if status != "ok"]
+    file_rows = [(day, rel, size, *counts.get(path, (0, 0)), status) for path, (rel, size, status, _) in statuses.items()]
+    file_faults = [(day, rel, status, detail) for rel, _, status, detail in statuses.values() if status != "ok"]
     return file_rows, file_faults
 
 
 def _replace_day(con: duckdb.DuckDBPyConnection, day: date, file_rows: list[tuple], file_faults: list[tuple]) -> None:
+    files = [rel for _, rel, *_ in file_rows]  # by file_no
     for table in ("usage_events", "usage_quarantine", "ingest_files"):
         con.execute(f"DELETE FROM raw.{table} WHERE landing_date = ?", [day])
     con.execute("""
         INSERT INTO raw.usage_events
         SELECT event_id, account_id, metric, quantity, occurred_at, user_id, endpoint, request_id, properties::JSON,
                hash(account_id, metric, quantity, occurred_at, user_id, endpoint, request_id, properties),
-               $day, source_file, line_number, now()::TIMESTAMP
+               $day, $files[file_no], line_number, now()::TIMESTAMP
         FROM ingest_lines WHERE reason IS NULL
-    """, {"day": day})
+    """, {"day": day, "files": files})
     con.execute(f"""
         INSERT INTO raw.usage_quarantine
-        SELECT $day, source_file, line_number, raw_text, reason, detail, event_id, now()::TIMESTAMP
+        SELECT $day, $files[file_no], line_number, raw_text, reason, detail, event_id, now()::TIMESTAMP
         FROM ingest_lines WHERE reason IS NOT NULL AND reason <> '{BLANK}'
-    """, {"day": day})
+    """, {"day": day, "files": files})
     if file_faults:
         con.executemany("INSERT INTO raw.usage_quarantine VALUES (?, ?, NULL, NULL, ?, ?, NULL, now()::TIMESTAMP)", file_faults)
     if file_rows:

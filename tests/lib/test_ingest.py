@@ -1,11 +1,12 @@
 import gzip
+import json
 import shutil
 from datetime import date, datetime
 
 import polars as pl
 import pytest
 
-from billing_pipeline.lib.ingest import ingest_day
+from billing_pipeline.lib.ingest import ensure_schema, ingest_day
 from billing_pipeline.lib.warehouse import connect
 from billing_pipeline.sample.usage_files import LINE_FAULTS
 from tests.conftest import manifest, sample_days
@@ -154,4 +155,17 @@ def test_csv_and_parquet_rows_load_like_json_lines(data_dir):
     loaded = frame(data_dir, "SELECT event_id, quantity::VARCHAR AS q, occurred_at::VARCHAR AS t FROM raw.usage_events_loaded "
                              "WHERE landing_date = DATE '2026-09-07' ORDER BY 1").rows()
     assert loaded == [("c1", "5.000000", "2026-09-06 23:00:00"), ("p1", "2.500000", "2026-09-07 03:00:00")]
-    assert frame(data_dir, "SELECT line_number, reason FROM raw.quarantine WHERE landing_date = DATE '2026-09-07'").rows() == [(3, "invalid_quantity")]
+    quarantined = frame(data_dir, "SELECT line_number, reason, raw_text FROM raw.quarantine WHERE landing_date = DATE '2026-09-07'")
+    assert quarantined.select("line_number", "reason").rows() == [(3, "invalid_quantity")]
+    assert json.loads(quarantined["raw_text"][0]) == {"event_id": "c2", "account_id": "acct_0001", "metric": "api_calls",
+                                                      "quantity": "lots", "occurred_at": "2026-09-07T01:00:00Z"}
+
+
+def test_a_warehouse_made_by_an_older_schema_gets_the_current_views(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        ensure_schema(con)
+        con.execute("DROP VIEW raw.quarantine")
+        con.execute("COMMENT ON TABLE raw.ingest_files IS 'an older schema'")
+        ensure_schema(con)
+        assert con.execute("SELECT count(*) FROM raw.quarantine").fetchall() == [(0,)]
+
