@@ -82,4 +82,4 @@ LEFT JOIN (
 
 
 def ensure_publication_ledger(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(DDL)
+    con.execute(DDL).fetchall()

@@ -7,17 +7,21 @@ from pathlib import Path
 import pytest
 import stripe
 
+from billing_pipeline.defs.publish.resource import StripeResource
 from billing_pipeline.lib.data_dir import DataDir
 from billing_pipeline.stripe_local import LocalStripeControls, serve
 from tests.publish.issued_world import copy_of, issued_template
+from tests.publish.runs import NO_KEY_VARIABLE
 
 API_KEY = "sk_test_local"
 
 
 @pytest.fixture(scope="session")
-def issued_january(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
-    # The parent of the base temp folder is shared by every xdist worker of the session.
-    return issued_template(tmp_path_factory.getbasetemp().parent)
+def issued_january(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> DataDir:
+    cache = getattr(request.config, "cache", None)
+    # Without pytest's cache, the base temp folder's parent is still shared by the session's workers.
+    root = cache.mkdir("publish_issued_january") if cache else tmp_path_factory.getbasetemp().parent
+    return issued_template(root)
 
 
 @pytest.fixture
@@ -44,3 +48,9 @@ def sdk(stripe_url: str, controls: LocalStripeControls) -> Iterator[stripe.Strip
     transport = stripe.RequestsClient()
     yield stripe.StripeClient(API_KEY, base_addresses={"api": stripe_url}, max_network_retries=0, http_client=transport)
     transport.close()
+
+
+@pytest.fixture
+def local_stripe(stripe_url: str, controls: LocalStripeControls) -> StripeResource:
+    """The publish stage's resource pointed at the session's server (fresh for this test)."""
+    return StripeResource(api_base=stripe_url, api_key_env_var=NO_KEY_VARIABLE)

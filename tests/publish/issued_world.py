@@ -1,10 +1,12 @@
 """An issued January for publishing tests: the hand-checked rating world, closed by a real dbt build.
 
-dbt takes ~30 s here, so the world is built once per test session (xdist workers share it behind a
-file lock) and every test gets its own copy of the data folder.
+dbt takes 30-60 s here, so the built data folder is kept in pytest's cache under a digest of
+everything that shapes it (dbt project, catalog loader, the world's definition) and rebuilt when
+any of it changes; xdist workers share it behind a file lock, and every test gets its own copy.
 """
 
 import fcntl
+import hashlib
 import shutil
 from datetime import date
 from pathlib import Path
@@ -23,16 +25,35 @@ TOTALS = {"INV-202601-acme": 0, "INV-202601-beta": 10717, "INV-202601-cara": 387
 PUBLISHED = {invoice_id: total for invoice_id, total in TOTALS.items() if total}
 
 
-def issued_template(shared_root: Path) -> DataDir:
-    template = DataDir(shared_root / "issued_january")
-    with open(shared_root / "issued_january.lock", "w") as lock:
+REPO = Path(__file__).resolve().parents[2]
+INPUTS = ["dbt_project/models", "dbt_project/macros", "dbt_project/tests", "dbt_project/dbt_project.yml",
+          "tests/dbt/rating_warehouse.py", "billing_pipeline/lib/catalog.py", "billing_pipeline/lib/ingest.py",
+          "billing_pipeline/defs/transform", __file__]
+
+
+def inputs_digest() -> str:
+    digest = hashlib.sha256()
+    for name in INPUTS:
+        root = REPO / name
+        for path in sorted([root] if root.is_file() else root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def issued_template(cache_root: Path) -> DataDir:
+    cache_root.mkdir(parents=True, exist_ok=True)
+    key = inputs_digest()
+    template = DataDir(cache_root / f"issued_january-{key}")
+    done = cache_root / f"issued_january-{key}.done"
+    with open(cache_root / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (shared_root / "issued_january.done").exists():
+        if not done.exists():
             shutil.rmtree(template.root, ignore_errors=True)
             world = january_world(template.root)
             result = world.rate(date(2026, 1, 1), as_of=date(2026, 2, 10))
             assert result.success, result.with_status("fail", "error")
-            (shared_root / "issued_january.done").touch()
+            done.touch()
     return template
 
 

@@ -77,7 +77,6 @@ def stripe_invoices(context: dg.AssetExecutionContext, config: PublishConfig, bi
     asset=stripe_invoices,
     name=CHECK_NAME,
     blocking=True,
-    partitions_def=monthly_partitions,
     pool="duckdb_warehouse",
     description="Reads every finalized invoice of the period back from Stripe: amount_due must equal the issued "
                 "total_cents.",
@@ -101,6 +100,6 @@ def stripe_amounts_match_invoices(context: dg.AssetCheckExecutionContext, billin
 
 
 publish_job = dg.define_asset_job(
-    "publish_job", selection=dg.AssetSelection.assets(stripe_invoices), partitions_def=monthly_partitions,
+    "publish_job", selection=dg.AssetSelection.assets(stripe_invoices),
     description="Publish a closed period's issued invoices to Stripe, then read every amount back.",
 )

@@ -66,7 +66,7 @@ class CustomerDirectory:
             # Oldest first, so if two ever carried the same account id, the first one keeps winning.
             listed = list(self._client.v1.customers.list({"limit": 100}).auto_paging_iter())
             for customer in reversed(listed):
-                account_id = (customer.metadata or {}).get("account_id")
+                account_id = customer.metadata.to_dict().get("account_id") if customer.metadata else None
                 if account_id:
                     self._by_account.setdefault(account_id, customer.id)
         return self._by_account

@@ -69,7 +69,7 @@ class IssuedInvoice:
 def is_issued(con: duckdb.DuckDBPyConnection, period: str) -> bool:
     if not _has_table(con, "main", "fct_issued_periods"):
         return False
-    return con.execute("SELECT count(*) FROM fct_issued_periods WHERE period = ?", [period]).fetchone()[0] > 0
+    return con.execute("SELECT count(*) FROM fct_issued_periods WHERE period = ?", [period]).fetchall()[0][0] > 0
 
 
 def issued_periods(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -99,7 +99,7 @@ def unix_start_of(day: date) -> int:
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
     return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                       [schema, name]).fetchone()[0] > 0
+                       [schema, name]).fetchall()[0][0] > 0
 
 
 def _number(value: Decimal) -> str:

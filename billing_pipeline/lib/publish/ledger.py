@@ -1,7 +1,8 @@
 """Rows of the publication ledger (publication_ledger.py), written after every Stripe step.
 
 Each write commits on its own (DuckDB autocommit), so a crash between two steps leaves the ledger
-saying exactly how far the invoice got, and the next run resumes from there.
+saying exactly how far the invoice got, and the next run resumes from there. Every result is fetched
+to the end: DuckDB 2.0 refuses new work on a connection holding an unfinished result.
 """
 
 from dataclasses import dataclass
@@ -30,10 +31,10 @@ def now() -> datetime:
 
 
 def publication(con: duckdb.DuckDBPyConnection, invoice_id: str) -> Publication | None:
-    row = con.execute(
+    rows = con.execute(
         """SELECT invoice_id, content_hash, status, stripe_customer_id, stripe_invoice_id
-           FROM publish.invoice_publications WHERE invoice_id = ?""", [invoice_id]).fetchone()
-    return Publication(*row) if row else None
+           FROM publish.invoice_publications WHERE invoice_id = ?""", [invoice_id]).fetchall()
+    return Publication(*rows[0]) if rows else None
 
 
 def start_attempt(con: duckdb.DuckDBPyConnection, invoice: IssuedInvoice) -> None:
@@ -46,21 +47,21 @@ def start_attempt(con: duckdb.DuckDBPyConnection, invoice: IssuedInvoice) -> Non
            ON CONFLICT (invoice_id) DO UPDATE SET attempts = attempts + 1, last_error = NULL,
                updated_at = excluded.updated_at""",
         [invoice.invoice_id, invoice.account_id, invoice.period, invoice.currency, invoice.total_cents,
-         invoice.content_hash, moment, moment])
+         invoice.content_hash, moment, moment]).fetchall()
 
 
 def record(con: duckdb.DuckDBPyConnection, invoice_id: str, status: str, **fields: object) -> None:
     assignments = ", ".join(f"{name} = ?" for name in fields)
     con.execute(
         f"UPDATE publish.invoice_publications SET status = ?, updated_at = ?{', ' if fields else ''}{assignments} "
-        "WHERE invoice_id = ?", [status, now(), *fields.values(), invoice_id])
+        "WHERE invoice_id = ?", [status, now(), *fields.values(), invoice_id]).fetchall()
 
 
 def record_item(con: duckdb.DuckDBPyConnection, invoice_id: str, line_id: str, item_id: str, amount_cents: int) -> None:
     con.execute(
         """INSERT INTO publish.invoice_item_publications VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (invoice_id, line_id) DO UPDATE SET stripe_invoice_item_id = excluded.stripe_invoice_item_id""",
-        [invoice_id, line_id, item_id, amount_cents, now()])
+        [invoice_id, line_id, item_id, amount_cents, now()]).fetchall()
 
 
 def mark_integrity_error(con: duckdb.DuckDBPyConnection, invoice: IssuedInvoice, recorded_hash: str) -> None:
@@ -70,7 +71,7 @@ def mark_integrity_error(con: duckdb.DuckDBPyConnection, invoice: IssuedInvoice,
 
 
 def period_rows(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
-    return pl.from_arrow(con.execute(
+    return pl.from_arrow(con.sql(
         """SELECT invoice_id, account_id, status, total_cents, amount_due_cents, stripe_customer_id,
                   stripe_invoice_id, stripe_invoice_number, attempts, last_error
-           FROM publish.invoice_publications WHERE period = ? ORDER BY invoice_id""", [period]).to_arrow_table())
+           FROM publish.invoice_publications WHERE period = ? ORDER BY invoice_id""", params=[period]).to_arrow_table())

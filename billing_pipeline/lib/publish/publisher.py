@@ -134,9 +134,10 @@ class _Run:
         existing = (self.client.v1.invoices.retrieve(stripe_invoice_id) if stripe_invoice_id
                     else self._find_invoice(customer_id, invoice.invoice_id))
         if existing is not None:
-            if (existing.metadata or {}).get("content_hash") != invoice.content_hash:
+            recorded_hash = metadata_of(existing).get("content_hash", "?")
+            if recorded_hash != invoice.content_hash:
                 raise PublishRefused(f"Stripe invoice {existing.id} for {invoice.invoice_id} carries other content "
-                                     f"(hash {(existing.metadata or {}).get('content_hash', '?')[:16]}); not touched")
+                                     f"(hash {recorded_hash[:16]}); not touched")
             if not stripe_invoice_id:
                 ledger.record(self.con, invoice.invoice_id, "draft_created", stripe_invoice_id=existing.id)
             return existing
@@ -151,7 +152,7 @@ class _Run:
 
     def _find_invoice(self, customer_id: str, invoice_id: str) -> stripe.Invoice | None:
         for candidate in self.client.v1.invoices.list({"customer": customer_id, "limit": 100}).auto_paging_iter():
-            if (candidate.metadata or {}).get("invoice_id") == invoice_id:
+            if metadata_of(candidate).get("invoice_id") == invoice_id:
                 return candidate
         return None
 
@@ -159,7 +160,7 @@ class _Run:
         return self.client.v1.invoice_items.list({"invoice": stripe_invoice_id, "limit": 100}).auto_paging_iter()
 
     def _add_items(self, invoice: IssuedInvoice, customer_id: str, stripe_invoice_id: str) -> None:
-        present = {(item.metadata or {}).get("line_id"): item for item in self._items_on(stripe_invoice_id)}
+        present = {metadata_of(item).get("line_id"): item for item in self._items_on(stripe_invoice_id)}
         for line in invoice.lines:
             item = present.get(line.line_id)
             if item is None:
@@ -175,6 +176,10 @@ class _Run:
             ledger.record_item(self.con, invoice.invoice_id, line.line_id, item.id, line.amount_cents)
             self.hook(invoice.invoice_id, "item", "recorded")
         ledger.record(self.con, invoice.invoice_id, "items_added")
+
+
+def metadata_of(obj: stripe.StripeObject) -> dict[str, str]:
+    return obj.metadata.to_dict() if obj.metadata else {}
 
 
 def _message(error: Exception) -> str:

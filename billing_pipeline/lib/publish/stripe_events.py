@@ -43,8 +43,8 @@ def load_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, counts: EventLoad) -
 def load_listed(con: duckdb.DuckDBPyConnection, client: stripe.StripeClient, counts: EventLoad) -> None:
     """Events of the payment types created since the newest one seen by the previous load."""
     ensure_publication_ledger(con)
-    cursor = con.execute("SELECT last_created FROM publish.stripe_event_cursor WHERE source = ?",
-                         [EVENTS_LIST_SOURCE]).fetchone()
+    cursor = next(iter(con.execute("SELECT last_created FROM publish.stripe_event_cursor WHERE source = ?",
+                                   [EVENTS_LIST_SOURCE]).fetchall()), None)
     # gte, not gt: events created in the same second as the cursor may not all have been seen;
     # the event id key keeps the overlap from counting twice.
     params: dict[str, Any] = {"types": list(PAYMENT_EVENT_TYPES), "limit": 100}
@@ -59,7 +59,7 @@ def load_listed(con: duckdb.DuckDBPyConnection, client: stripe.StripeClient, cou
         con.execute("""INSERT INTO publish.stripe_event_cursor VALUES (?, ?, ?)
                        ON CONFLICT (source) DO UPDATE SET last_created = excluded.last_created,
                            updated_at = excluded.updated_at""",
-                    [EVENTS_LIST_SOURCE, newest, datetime.now(timezone.utc)])
+                    [EVENTS_LIST_SOURCE, newest, datetime.now(timezone.utc)]).fetchall()
 
 
 def _record(con: duckdb.DuckDBPyConnection, event: dict[str, Any], counts: EventLoad) -> None:
@@ -70,14 +70,14 @@ def _record(con: duckdb.DuckDBPyConnection, event: dict[str, Any], counts: Event
     ours = con.execute(
         """SELECT invoice_id, account_id, period FROM publish.invoice_publications
            WHERE stripe_invoice_id = ? OR invoice_id = ? LIMIT 1""",
-        [invoice.get("id"), (invoice.get("metadata") or {}).get("invoice_id")]).fetchone()
-    if ours is None:
+        [invoice.get("id"), (invoice.get("metadata") or {}).get("invoice_id")]).fetchall()
+    if not ours:
         counts.not_ours += 1
         return
     inserted = con.execute(
         """INSERT INTO publish.stripe_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (event_id) DO NOTHING RETURNING event_id""",
-        [event["id"], event["type"], invoice.get("id"), *ours, _amount(event["type"], invoice),
+        [event["id"], event["type"], invoice.get("id"), *ours[0], _amount(event["type"], invoice),
          invoice.get("currency"), _failure(event["type"], invoice),
          datetime.fromtimestamp(event["created"], timezone.utc), datetime.now(timezone.utc)]).fetchall()
     if inserted:
