@@ -1,6 +1,7 @@
 """The reports of an issued period, written from a real rated warehouse and read back from the files."""
 
 import re
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -181,14 +182,16 @@ def test_each_account_gets_a_statement_with_usage_tiers_credits_total_and_stripe
     assert "Fern &amp; Co &lt;Ltd&gt;" in fern_html and "<Ltd>" not in fern_html  # autoescaped
 
 
-def test_a_rerun_replaces_the_period_folder_whole(report_world, tmp_path):
-    first = _write(report_world, JANUARY, tmp_path)
-    (first.folder / "stale.csv").write_text("left from an older run")
-    (first.folder / "statements" / "gone.html").write_text("an account no longer invoiced")
+def test_a_rerun_replaces_the_period_folder_whole(report_world, written, tmp_path):
+    earlier = tmp_path / JANUARY
+    shutil.copytree(written[JANUARY].folder, earlier)
+    (earlier / "stale.csv").write_text("left from an older run")
+    (earlier / "statements" / "gone.html").write_text("an account no longer invoiced")
     again = _write(report_world, JANUARY, tmp_path)
-    assert again.folder == first.folder
-    assert not (again.folder / "stale.csv").exists() and not (again.folder / "statements" / "gone.html").exists()
-    assert (again.folder / "journal.csv").exists() and [p.name for p in tmp_path.iterdir()] == [JANUARY]
+    assert again.folder == earlier
+    assert not (earlier / "stale.csv").exists() and not (earlier / "statements" / "gone.html").exists()
+    assert (earlier / "journal.csv").read_bytes() == (written[JANUARY].folder / "journal.csv").read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == [JANUARY]  # no staging or retired folder left behind
 
 
 def test_a_period_that_was_not_issued_is_refused_and_nothing_is_written(report_world, tmp_path):
