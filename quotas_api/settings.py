@@ -17,13 +17,18 @@ class Settings:
     reload_interval_seconds: float = 1.0
     # Ingestion runs daily; a snapshot older than this means the pipeline stopped publishing.
     stale_after_seconds: float = 26 * 3600
+    # Stripe webhooks: without a secret the endpoint answers 503 (it cannot verify anything).
+    stripe_webhook_secret: str | None = None
+    stripe_inbox: Path = DataDir(Path("data")).stripe_inbox
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
         """BILLING_DATA_DIR (default ./data) locates both files unless they are named directly:
         QUOTAS_API_SNAPSHOT (default <data>/serving/quota_snapshot.parquet),
         QUOTAS_API_KEYS_FILE (default <data>/catalog/api_keys.yaml),
-        QUOTAS_API_RELOAD_INTERVAL seconds (default 1), QUOTAS_API_STALE_AFTER seconds (default 93600).
+        QUOTAS_API_RELOAD_INTERVAL seconds (default 1), QUOTAS_API_STALE_AFTER seconds (default 93600),
+        STRIPE_WEBHOOK_SECRET (the webhook endpoint's signing secret, whsec_...),
+        STRIPE_INBOX_DIR (default <data>/landing/stripe_events).
         """
         data_dir = DataDir(Path(env.get("BILLING_DATA_DIR") or "data"))
         return cls(
@@ -31,6 +36,8 @@ class Settings:
             api_keys_file=Path(env.get("QUOTAS_API_KEYS_FILE") or data_dir.catalog / API_KEYS_FILENAME),
             reload_interval_seconds=_positive(env, "QUOTAS_API_RELOAD_INTERVAL", cls.reload_interval_seconds),
             stale_after_seconds=_positive(env, "QUOTAS_API_STALE_AFTER", cls.stale_after_seconds),
+            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
+            stripe_inbox=Path(env.get("STRIPE_INBOX_DIR") or data_dir.stripe_inbox),
         )
 
 
