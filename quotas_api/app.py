@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from quotas_api.api_keys import KeyRing
 from quotas_api.errors import EXCEPTION_HANDLERS
 from quotas_api.metrics import ApiMetrics, RequestMetricsMiddleware
-from quotas_api.routes import quotas, service
+from quotas_api.routes import quotas, service, stripe_webhook
 from quotas_api.services import STATE_KEY, Services
 from quotas_api.settings import Settings
 from quotas_api.snapshot_store import SnapshotStore
@@ -25,7 +25,7 @@ from quotas_api.snapshot_store import SnapshotStore
 log = logging.getLogger(__name__)
 
 # Each module exposes `routes`; a new endpoint family (e.g. a webhook) is one more module here.
-ROUTE_MODULES = (quotas, service)
+ROUTE_MODULES = (quotas, service, stripe_webhook)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
