@@ -172,12 +172,13 @@ def test_each_account_gets_a_statement_with_usage_tiers_credits_total_and_stripe
     graduated = tiers.filter(pl.col("description") == "graduated")
     assert [(t["tier_index"], Decimal(t["tier_units"]), Decimal(t["tier_amount"])) for t in graduated.to_dicts()] == [
         ("1", Decimal(10000), Decimal(10)), ("2", Decimal(2000), Decimal(6))]
-    assert "Tier 2: 10,000 to and above" in beta_html and set(tiers["stripe_invoice_id"]) == {"in_beta"}
+    assert "Tier 1: up to 10,000" in beta_html and "Tier 2: over 10,000" in beta_html and "Jan 16 to Jan 31" in beta_html and set(tiers["stripe_invoice_id"]) == {"in_beta"}
     assert "Active users" in beta_html and "Seats" in beta_html  # usage by metric
 
     acme_html = (folder / "acme.html").read_text()
     assert "acme-prepaid (prepaid)" in acme_html and "26.00 USD" in acme_html  # credit used, balance left
-    assert "not published yet" in acme_html  # skipped_zero: no Stripe invoice
+    assert "not published yet" in acme_html and "nothing to pay" in acme_html  # skipped_zero: no Stripe invoice
+    assert "publishing failed: card_declined" in (folder / "dora.html").read_text()
     fern_html = (folder / "fern.html").read_text()
     assert "Fern &amp; Co &lt;Ltd&gt;" in fern_html and "<Ltd>" not in fern_html  # autoescaped
 

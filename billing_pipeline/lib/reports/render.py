@@ -1,6 +1,7 @@
 """HTML from Jinja2 templates (autoescaped) and PDF from the same HTML with WeasyPrint."""
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -20,6 +21,9 @@ def environment() -> Environment:
         env.filters["qty"] = decimal_text
         env.filters["money"] = lambda minor, money: money_text(minor, money.exponent, money.currency)
         env.filters["exact"] = lambda amount, money: exact_text(amount, money.exponent)
+        env.filters["day"] = lambda day: day.strftime("%b %d")
+        # usage_end is exclusive, like every period end here; people read the last day covered
+        env.filters["last_day"] = lambda end: (end - timedelta(days=1)).strftime("%b %d")
         # Charts are our own matplotlib output (it escapes the text it draws): trusted markup.
         env.filters["trusted_svg"] = Markup
         _environment = env

@@ -64,9 +64,14 @@ def _stripe(publication: dict | None, invoice: dict) -> dict:
     status = publication["publication_status"]
     if status == "finalized":
         status = f"published, payment {(publication['payment_status'] or 'open').replace('_', ' ')}"
+    elif status == "skipped_zero":
+        status = "not sent to Stripe: nothing to pay"
+    elif status == "failed":
+        status = f"publishing failed: {publication['last_error'] or 'no reason recorded'}"
+    else:
+        status = f"publishing in progress ({status.replace('_', ' ')})"
     return {"customer_id": publication["stripe_customer_id"] or invoice["catalog_stripe_customer_id"],
-            "invoice_id": publication["stripe_invoice_id"], "url": publication["hosted_invoice_url"],
-            "status": status.replace("_", " ")}
+            "invoice_id": publication["stripe_invoice_id"], "url": publication["hosted_invoice_url"], "status": status}
 
 
 def statements(data: PeriodData) -> list[Statement]:
