@@ -135,3 +135,36 @@ def test_without_an_api_key_the_run_publishes_to_a_local_server_it_starts_on_the
     assert metadata["stripe_mode"].value == "local"
     warnings = [entry.user_message for entry in instance.all_logs(result.run_id) if entry.level >= 30]
     assert any("is not set: publishing to the LOCAL Stripe-compatible server" in w for w in warnings)
+
+
+def test_the_periods_left_to_publish_are_the_issued_ones_not_settled_in_the_ledger(paths, local_stripe):
+    from billing_pipeline.lib.publish.ledger import period_counts, periods_to_publish
+
+    with connect(paths.warehouse, read_only=True) as con:
+        assert periods_to_publish(con) == ["2026-01"]
+    set_stripe_customer_id(paths, "dora", "cus_DoesNotExist")
+    run_publish(paths, local_stripe)
+    with connect(paths.warehouse, read_only=True) as con:
+        assert periods_to_publish(con) == ["2026-01"]  # dora failed: a later run retries it
+        assert period_counts(con, "2026-01") == {"finalized": 3, "skipped_zero": 1, "failed": 1}
+    set_stripe_customer_id(paths, "dora", "")
+    assert run_publish(paths, local_stripe).success
+    with connect(paths.warehouse, read_only=True) as con:
+        assert periods_to_publish(con) == []
+
+
+def test_issued_content_that_changed_after_publication_is_an_integrity_error_and_is_not_republished(
+        paths, local_stripe, controls, sdk):
+    assert run_publish(paths, local_stripe).success
+    writes_before = [r for r in controls.requests() if r["method"] == "POST"]
+    with connect(paths.warehouse) as con:  # the immutable ledger rebuilt with other amounts
+        con.execute("UPDATE fct_issued_invoice_lines SET amount_cents = amount_cents + 100 "
+                    "WHERE line_id LIKE 'INV-202601-dora/base_fee%'").fetchall()
+
+    result = run_publish(paths, local_stripe)
+
+    assert not result.success
+    assert "INV-202601-dora: issued content changed after publication" in failure_message(result)
+    assert ledger(paths)["INV-202601-dora"][0] == "integrity_error"
+    assert [r for r in controls.requests() if r["method"] == "POST"] == writes_before
+    assert stripe_view(sdk).amounts_due() == PUBLISHED

@@ -67,15 +67,9 @@ class IssuedInvoice:
 
 
 def is_issued(con: duckdb.DuckDBPyConnection, period: str) -> bool:
-    if not _has_table(con, "main", "fct_issued_periods"):
+    if not has_table(con, "main", "fct_issued_periods"):
         return False
     return con.execute("SELECT count(*) FROM fct_issued_periods WHERE period = ?", [period]).fetchall()[0][0] > 0
-
-
-def issued_periods(con: duckdb.DuckDBPyConnection) -> list[str]:
-    if not _has_table(con, "main", "fct_issued_periods"):
-        return []
-    return [row[0] for row in con.execute("SELECT period FROM fct_issued_periods ORDER BY period").fetchall()]
 
 
 def load_issued_invoices(con: duckdb.DuckDBPyConnection, period: str) -> list[IssuedInvoice]:
@@ -97,7 +91,7 @@ def unix_start_of(day: date) -> int:
     return int(datetime.combine(day, time(), tzinfo=timezone.utc).timestamp())
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+def has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
     return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
                        [schema, name]).fetchall()[0][0] > 0
 

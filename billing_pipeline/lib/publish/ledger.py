@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import duckdb
 import polars as pl
 
-from billing_pipeline.lib.publish.issued import IssuedInvoice
+from billing_pipeline.lib.publish.issued import IssuedInvoice, has_table
 
 # Ledger statuses a run does not touch again.
 SETTLED = ("finalized", "integrity_error")
@@ -75,3 +75,22 @@ def period_rows(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
         """SELECT invoice_id, account_id, status, total_cents, amount_due_cents, stripe_customer_id,
                   stripe_invoice_id, stripe_invoice_number, attempts, last_error
            FROM publish.invoice_publications WHERE period = ? ORDER BY invoice_id""", params=[period]).to_arrow_table())
+
+
+def periods_to_publish(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Issued periods with an invoice that has no final ledger status yet (never tried, crashed, failed)."""
+    if not has_table(con, "main", "fct_issued_periods"):
+        return []
+    if not has_table(con, "publish", "invoice_publications"):
+        return [row[0] for row in con.execute("SELECT period FROM fct_issued_periods ORDER BY period").fetchall()]
+    return [row[0] for row in con.execute(
+        """SELECT DISTINCT i.period FROM fct_issued_invoices AS i
+           LEFT JOIN publish.invoice_publications AS p USING (invoice_id)
+           WHERE p.status IS NULL OR p.status NOT IN ('finalized', 'skipped_zero', 'integrity_error')
+           ORDER BY i.period""").fetchall()]
+
+
+def period_counts(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, int]:
+    """Invoices of the period by ledger status, for a one-line summary."""
+    return dict(con.execute("SELECT status, count(*) FROM publish.invoice_publications WHERE period = ? GROUP BY ALL",
+                            [period]).fetchall())
