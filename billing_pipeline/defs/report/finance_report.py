@@ -61,7 +61,7 @@ def _metadata(report: PeriodReport) -> dict[str, dg.MetadataValue]:
         "statements": dg.MetadataValue.int(report.statements),
         "headline": dg.MetadataValue.md(markdown.mapping(headline, "figure", p.period)),
         "top_accounts": dg.MetadataValue.md(markdown.table(top)),
-        # Dagster renders markdown images, data URIs included: the trend chart shows in the UI.
+        # A markdown image with a data URI (the pattern of Dagster's own tutorials): the chart in the UI.
         "trend_chart": dg.MetadataValue.md(f"![Invoiced per issued period]({report.trend_png})"),
         "html": dg.MetadataValue.path(str(html)),
         "pdf": dg.MetadataValue.path(str(pdf)),

@@ -76,7 +76,8 @@ def issued_period(con: duckdb.DuckDBPyConnection, period: str) -> IssuedPeriod:
     currencies = [c for c in currencies if c is not None]
     if len(currencies) > 1:
         raise ValueError(f"period {period} mixes currencies {currencies}; the catalog has one currency")
-    currency = currencies[0] if currencies else "usd"
+    # a period with no invoice still reports, in the catalog's currency
+    currency = currencies[0] if currencies else con.execute("SELECT min(currency) FROM catalog.plans").fetchall()[0][0]
     [(exponent,)] = con.execute("SELECT minor_unit_exponent FROM catalog.currencies WHERE currency = ?", [currency]).fetchall()
     start = date.fromisoformat(f"{period}-01")
     end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
