@@ -1,7 +1,7 @@
 -- Metered usage per account, metric and UTC day of the window's open periods, with the
 -- subscription covering the day (none: metered, not billed).
 with distinct_counts as (
-    select account_id, metric, usage_date, count(*) as distinct_count
+    select account_id, metric, usage_date, count(distinct_value) as distinct_count
     from {{ ref('int_usage__distinct_values') }}
     group by all
 )

@@ -2,14 +2,22 @@
 -- depends_on: {{ ref('int_billing_periods') }}
 -- depends_on: {{ ref('stg_catalog__metrics') }}
 {#
-  Reconciliation: for every account, metric and period of the window's open invoices, the
-  deduplicated raw events, aggregated here straight from the source, give exactly the quantity
-  and event count the rating priced across its segments (trial and included units counted, days
-  without a subscription included).
+  Reconciliation of the window's open invoices with the deduplicated raw events, as a chain:
+  1. raw events -> main pass (int_usage__daily): one pass over the source, read straight from it,
+     projected per account (event count, quantity sum) and per metric (event count, quantity sum,
+     peak) and compared with the same projections of the daily aggregate. Every event is in both
+     projections, so an event lost, counted twice, moved to another account or metric, or with
+     another quantity shows up here, without paying a per-account-and-metric aggregation of the
+     source a second time;
+  2. main pass -> distinct values: for unique_count metrics the distinct-values pass accounts for
+     exactly the events the main pass counted, per account, metric and period;
+  3. main pass -> segments: per account, metric and period, the quantity and event count the rating
+     priced across its segments (trial and included units counted, days without a subscription
+     included) equal those of the whole month, aggregated per the metric.
+  A row is a mismatch; `check_name` says where the chain broke.
 -#}
 {%- set window = single_row("select min(period_start), max(period_end), count(*), min(period) from "
                             ~ ref('int_billing_periods') ~ " where not was_issued") %}
-{%- set fields = unique_count_fields() %}
 {#- one month (the usual run) needs no per-event month: every event of the scan is in it -#}
 {%- set month = "strftime(date_trunc('month', events.occurred_at), '%Y-%m')" %}
 {%- set month_key = ", date_trunc('month', events.occurred_at)" %}
@@ -18,62 +26,133 @@
   {%- set month_key = "" %}
 {%- endif %}
 
-with raw_totals as (
+with open_periods as (
+    select period from {{ ref('int_billing_periods') }} where not was_issued
+),
+
+raw_totals as (
 {%- if window is not none %}
     select
+        grouping(events.account_id) = 1 as is_per_metric,
         events.account_id,
         events.metric,
         {{ month }} as period,
-        sum(events.quantity) as quantity_sum,
         count(*) as event_count,
+        sum(events.quantity) as quantity_sum,
         max(events.quantity) as quantity_max
     from {{ source('raw', 'usage_events_loaded') }} as events
     where events.occurred_at >= timestamp '{{ window[0] }}' and events.occurred_at < timestamp '{{ window[1] }}'
-    group by events.account_id, events.metric{{ month_key }}
+    group by grouping sets ((events.account_id{{ month_key }}), (events.metric{{ month_key }}))
 {%- else %}
-    select null::varchar as account_id, null::varchar as metric, null::varchar as period,
-           null::decimal(38, 6) as quantity_sum, null::bigint as event_count, null::decimal(18, 6) as quantity_max
+    select null::boolean as is_per_metric, null::varchar as account_id, null::varchar as metric,
+           null::varchar as period, null::bigint as event_count, null::decimal(38, 6) as quantity_sum,
+           null::decimal(18, 6) as quantity_max
     where false
 {%- endif %}
 ),
 
-raw_distinct as (
-{%- if window is not none and fields | length > 0 %}
-    select
-        events.account_id,
-        events.metric,
-        {{ month }} as period,
-        count(distinct {{ unique_count_value(fields) }}) as distinct_count
-    from {{ source('raw', 'usage_events_loaded') }} as events
-    where events.occurred_at >= timestamp '{{ window[0] }}' and events.occurred_at < timestamp '{{ window[1] }}'
-      and events.metric in ({{ unique_count_metrics(fields) }})
-    group by events.account_id, events.metric{{ month_key }}
-{%- else %}
-    select null::varchar as account_id, null::varchar as metric, null::varchar as period, 0 as distinct_count
-    where false
-{%- endif %}
+daily as (
+    select daily.*
+    from {{ ref('int_usage__daily') }} as daily
+    inner join open_periods on daily.period = open_periods.period
 ),
 
-raw_usage as (
+daily_totals as (
     select
-        raw_totals.account_id,
-        raw_totals.metric,
-        raw_totals.period,
-        {{ aggregated_quantity('metric.aggregation', 'raw_totals.quantity_sum', 'raw_totals.event_count',
-                               'raw_totals.quantity_max', 'coalesce(raw_distinct.distinct_count, 0)') }} as quantity,
-        raw_totals.event_count
+        grouping(account_id) = 1 as is_per_metric,
+        account_id,
+        metric,
+        period,
+        sum(event_count) as event_count,
+        sum(quantity_sum) as quantity_sum,
+        max(quantity_max) as quantity_max
+    from daily
+    group by grouping sets ((account_id, period), (metric, period))
+),
+
+source_mismatches as (
+    select
+        case when coalesce(raw_totals.is_per_metric, daily_totals.is_per_metric)
+             then 'raw events per metric' else 'raw events per account' end as check_name,
+        coalesce(raw_totals.account_id, daily_totals.account_id) as account_id,
+        coalesce(raw_totals.metric, daily_totals.metric) as metric,
+        coalesce(raw_totals.period, daily_totals.period) as period,
+        raw_totals.quantity_sum as expected_quantity,
+        daily_totals.quantity_sum as rated_quantity,
+        raw_totals.event_count as expected_event_count,
+        daily_totals.event_count as rated_event_count
     from raw_totals
-    inner join {{ ref('stg_catalog__metrics') }} as metric on raw_totals.metric = metric.metric
-    left join raw_distinct
-        on raw_totals.account_id = raw_distinct.account_id
-        and raw_totals.metric = raw_distinct.metric
-        and raw_totals.period = raw_distinct.period
+    full outer join daily_totals
+        on raw_totals.is_per_metric = daily_totals.is_per_metric
+        and raw_totals.account_id is not distinct from daily_totals.account_id
+        and raw_totals.metric is not distinct from daily_totals.metric
+        and raw_totals.period = daily_totals.period
+    where raw_totals.event_count is distinct from daily_totals.event_count
+       or raw_totals.quantity_sum is distinct from daily_totals.quantity_sum
+       or raw_totals.quantity_max is distinct from daily_totals.quantity_max
 ),
 
-rated_distinct as (
-    select account_id, metric, strftime(usage_date, '%Y-%m') as period, count(distinct distinct_value) as distinct_count
-    from {{ ref('int_usage__distinct_values') }}
+monthly as (
+    select
+        account_id,
+        metric,
+        period,
+        sum(quantity_sum) as quantity_sum,
+        sum(event_count) as event_count,
+        max(quantity_max) as quantity_max
+    from daily
     group by all
+),
+
+distinct_counts as (
+    select
+        counted.account_id,
+        counted.metric,
+        strftime(counted.usage_date, '%Y-%m') as period,
+        count(distinct counted.distinct_value) as distinct_count,
+        sum(counted.event_count) as event_count
+    from {{ ref('int_usage__distinct_values') }} as counted
+    inner join open_periods on strftime(counted.usage_date, '%Y-%m') = open_periods.period
+    group by all
+),
+
+distinct_mismatches as (
+    select
+        'distinct values' as check_name,
+        coalesce(monthly.account_id, distinct_counts.account_id) as account_id,
+        coalesce(monthly.metric, distinct_counts.metric) as metric,
+        coalesce(monthly.period, distinct_counts.period) as period,
+        null::decimal(38, 6) as expected_quantity,
+        null::decimal(38, 6) as rated_quantity,
+        monthly.event_count as expected_event_count,
+        distinct_counts.event_count as rated_event_count
+    from (
+        select monthly.*
+        from monthly
+        inner join {{ ref('stg_catalog__metrics') }} as metric
+            on monthly.metric = metric.metric and metric.aggregation = 'unique_count'
+    ) as monthly
+    full outer join distinct_counts
+        on monthly.account_id = distinct_counts.account_id
+        and monthly.metric = distinct_counts.metric
+        and monthly.period = distinct_counts.period
+    where monthly.event_count is distinct from distinct_counts.event_count
+),
+
+month_usage as (
+    select
+        monthly.account_id,
+        monthly.metric,
+        monthly.period,
+        {{ aggregated_quantity('metric.aggregation', 'monthly.quantity_sum', 'monthly.event_count',
+                               'monthly.quantity_max', 'coalesce(distinct_counts.distinct_count, 0)') }} as quantity,
+        monthly.event_count
+    from monthly
+    inner join {{ ref('stg_catalog__metrics') }} as metric on monthly.metric = metric.metric
+    left join distinct_counts
+        on monthly.account_id = distinct_counts.account_id
+        and monthly.metric = distinct_counts.metric
+        and monthly.period = distinct_counts.period
 ),
 
 rated_usage as (
@@ -85,31 +164,40 @@ rated_usage as (
         segments.period,
         case any_value(segments.aggregation)
             when 'max' then max(segments.quantity)
-            when 'unique_count' then coalesce(any_value(rated_distinct.distinct_count), 0)
+            when 'unique_count' then coalesce(any_value(distinct_counts.distinct_count), 0)
             else sum(segments.quantity)
         end as quantity,
         sum(segments.event_count) as event_count
     from {{ ref('int_usage__segments') }} as segments
-    left join rated_distinct
-        on segments.account_id = rated_distinct.account_id
-        and segments.metric = rated_distinct.metric
-        and segments.period = rated_distinct.period
+    left join distinct_counts
+        on segments.account_id = distinct_counts.account_id
+        and segments.metric = distinct_counts.metric
+        and segments.period = distinct_counts.period
     where not segments.is_rerate
     group by segments.account_id, segments.metric, segments.period
+),
+
+segment_mismatches as (
+    select
+        'segments' as check_name,
+        coalesce(month_usage.account_id, rated_usage.account_id) as account_id,
+        coalesce(month_usage.metric, rated_usage.metric) as metric,
+        coalesce(month_usage.period, rated_usage.period) as period,
+        month_usage.quantity as expected_quantity,
+        rated_usage.quantity as rated_quantity,
+        month_usage.event_count as expected_event_count,
+        rated_usage.event_count as rated_event_count
+    from month_usage
+    full outer join rated_usage
+        on month_usage.account_id = rated_usage.account_id
+        and month_usage.metric = rated_usage.metric
+        and month_usage.period = rated_usage.period
+    where month_usage.quantity is distinct from rated_usage.quantity
+       or month_usage.event_count is distinct from rated_usage.event_count
 )
 
-select
-    coalesce(raw_usage.account_id, rated_usage.account_id) as account_id,
-    coalesce(raw_usage.metric, rated_usage.metric) as metric,
-    coalesce(raw_usage.period, rated_usage.period) as period,
-    raw_usage.quantity as raw_quantity,
-    rated_usage.quantity as rated_quantity,
-    raw_usage.event_count as raw_event_count,
-    rated_usage.event_count as rated_event_count
-from raw_usage
-full outer join rated_usage
-    on raw_usage.account_id = rated_usage.account_id
-    and raw_usage.metric = rated_usage.metric
-    and raw_usage.period = rated_usage.period
-where raw_usage.quantity is distinct from rated_usage.quantity
-   or raw_usage.event_count is distinct from rated_usage.event_count
+select * from source_mismatches
+union all
+select * from distinct_mismatches
+union all
+select * from segment_mismatches

@@ -1,0 +1,71 @@
+"""The reconciliation check catches a break at each link of the chain raw events -> main pass ->
+distinct values / segments: the warehouse is rated, one link is damaged by hand, and the check is
+run again on its own."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from billing_pipeline.defs.transform.window import RatingWindow
+from tests.dbt import rating_warehouse
+from tests.dbt.rating_warehouse import Event, RatingWorld, january_world, run_dbt
+
+CHECK = "assert_usage_reconciles_with_raw_events"
+JANUARY_OPEN = RatingWindow(date(2026, 1, 1), date(2026, 2, 1), date(2026, 1, 31))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> RatingWorld:
+    world = january_world(tmp_path_factory.mktemp("reconciliation") / "data")
+    run = world.rate(JANUARY_OPEN.first_month, JANUARY_OPEN.as_of)
+    assert run.success and run.statuses[f"test.billing.{CHECK}"] == "pass"
+    return world
+
+
+def _broken_links(world: RatingWorld) -> set[str]:
+    """Runs the check alone and returns the links it reports broken (empty when it passes)."""
+    run = run_dbt(["test", "--select", CHECK, "--vars", json.dumps(JANUARY_OPEN.dbt_vars(world.paths.warehouse))])
+    compiled = Path(rating_warehouse._target) / "compiled" / "billing" / "tests" / "singular" / f"{CHECK}.sql"
+    rows = world.query(compiled.read_text())
+    assert run.statuses[f"test.billing.{CHECK}"] == ("pass" if not rows else "fail")
+    return {row["check_name"] for row in rows}
+
+
+def _damaged(world: RatingWorld, damage: str, repair: str) -> set[str]:
+    world.execute(damage)
+    try:
+        return _broken_links(world)
+    finally:
+        world.execute(repair)
+
+
+def test_an_event_landed_after_rating_breaks_the_link_from_raw_events_per_account_and_per_metric(world):
+    world.land(Event("acme", "api_calls", "7", "2026-01-05 08:00:00", "2026-01-05", event_id="evt-unrated"))
+    try:
+        assert _broken_links(world) == {"raw events per account", "raw events per metric"}
+    finally:
+        world.execute("delete from raw.usage_events where event_id = 'evt-unrated'")
+    assert _broken_links(world) == set()
+
+
+def test_usage_moved_to_another_account_breaks_the_per_account_link_though_every_metric_still_adds_up(world):
+    move = "update int_usage__daily set account_id = '{to}' where account_id = '{frm}' and metric = 'exports'"
+    broken = _damaged(world, move.format(frm="acme", to="dora"), move.format(frm="dora", to="acme"))
+    assert "raw events per account" in broken and "raw events per metric" not in broken
+
+
+def test_a_changed_quantity_or_peak_breaks_the_per_metric_link(world):
+    bump = "update int_usage__daily set quantity_max = quantity_max {op} 1 where account_id = 'beta' and metric = 'seats' and usage_date = '2026-01-18'"
+    assert _damaged(world, bump.format(op="+"), bump.format(op="-")) >= {"raw events per metric"}
+
+
+def test_distinct_values_missing_events_break_the_distinct_values_link(world):
+    drop = "update int_usage__distinct_values set event_count = event_count {op} 1 where account_id = 'beta' and distinct_value = 'u3'"
+    assert _damaged(world, drop.format(op="-"), drop.format(op="+")) == {"distinct values"}
+
+
+def test_a_segment_that_lost_its_usage_breaks_the_segments_link(world):
+    shift = "update int_usage__segments set event_count = event_count {op} 1 where account_id = 'beta' and metric = 'api_calls' and plan_code = 'growth'"
+    assert _damaged(world, shift.format(op="-"), shift.format(op="+")) == {"segments"}
