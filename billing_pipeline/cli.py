@@ -98,7 +98,14 @@ def run(args: argparse.Namespace) -> int:
     if failures:
         print(f"not rating: blocking ingestion checks failed for {', '.join(failures)}", file=sys.stderr)
         return 1
-    return 0 if _rate(paths, defs, instance, args.as_of or _today()) else 1
+    as_of = args.as_of or _today()
+    # A failed rating (a blocking check included) issues nothing, so nothing downstream runs on it.
+    if not _rate(paths, defs, instance, as_of):
+        return 1
+    published = _publish(paths, defs, instance)
+    reported = _report(paths, defs, instance)
+    alerted = _alert(paths, defs, instance, as_of)
+    return 0 if published and reported and alerted else 1
 
 
 def _rate(paths: DataDir, defs, instance, as_of: date) -> bool:
@@ -117,6 +124,57 @@ def _rate(paths: DataDir, defs, instance, as_of: date) -> bool:
     for period, invoices, total in rows:
         state = "issued" if period in issued else "draft"
         print(f"{period}  {invoices:>4} invoices  {total / 100:>14,.2f}  {state}")
+    return ok
+
+
+def _publish(paths: DataDir, defs, instance) -> bool:
+    """Publish each issued period not yet fully published; with the local Stripe server the demo
+    customers then pay; payment events are loaded last."""
+    from billing_pipeline.lib.publish.ledger import period_counts, periods_to_publish
+    from billing_pipeline.lib.warehouse import connect
+
+    with connect(paths.warehouse, read_only=True) as con:
+        periods = periods_to_publish(con)
+    ok = True
+    for period in periods:
+        ok = _execute(defs, instance, "publish_job", f"{period}-01") and ok
+        with connect(paths.warehouse, read_only=True) as con:
+            counts = period_counts(con, period)
+        print(f"{period}  stripe: {counts.get('finalized', 0)} published, {counts.get('skipped_zero', 0)} skipped "
+              f"(zero total), {counts.get('failed', 0) + counts.get('integrity_error', 0)} failed")
+    if not os.environ.get("STRIPE_API_KEY"):
+        from billing_pipeline.sample.payments import pay_demo_invoices
+
+        demo = pay_demo_invoices(paths)
+        print(f"local Stripe demo: {demo.paid} invoices paid, {demo.declined} declined")
+    return _execute(defs, instance, "stripe_events_job") and ok
+
+
+def _report(paths: DataDir, defs, instance) -> bool:
+    """Finance reports for every issued period, after publishing (they show what Stripe holds)."""
+    from billing_pipeline.lib.warehouse import connect
+
+    with connect(paths.warehouse, read_only=True) as con:
+        periods = [p for (p,) in con.execute("SELECT period FROM fct_issued_periods ORDER BY period").fetchall()]
+    ok = True
+    for period in periods:
+        ok = _execute(defs, instance, "report_job", f"{period}-01") and ok
+        print(f"{period}  reports in {paths.reports / period}")
+    return ok
+
+
+def _alert(paths: DataDir, defs, instance, as_of: date) -> bool:
+    """Usage alerts for the as-of day, from what rating just wrote; each goes out once per sink."""
+    from billing_pipeline.lib.warehouse import connect
+
+    if as_of.isoformat() not in set(_daily_keys()):
+        return True
+    ok = _execute(defs, instance, "usage_alerts_job", as_of.isoformat())
+    with connect(paths.warehouse, read_only=True) as con:
+        rows = con.execute("""SELECT sink, count(*) FILTER (status = 'sent'), count(*) FILTER (status = 'pending')
+                              FROM alerts.deliveries GROUP BY ALL ORDER BY sink""").fetchall()
+    for sink, sent, pending in rows:
+        print(f"alerts via {sink}: {sent:,} sent, {pending:,} pending")
     return ok
 
 
@@ -168,7 +226,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--no-file-faults", action="store_true", help="leave out the unreadable sample files")
     gen.set_defaults(func=generate)
 
-    run_cmd = commands.add_parser("run", help="ingest every landed day and rate every closed month and the open one")
+    run_cmd = commands.add_parser("run", help="ingest every landed day, rate every closed month and the open one, "
+                                                  "publish issued months to Stripe, write reports, send alerts")
     run_cmd.add_argument("--data-dir", default=argparse.SUPPRESS)
     run_cmd.add_argument("--as-of", type=date.fromisoformat, help="the day that decides which months are closed (default: today, UTC)")
     run_cmd.set_defaults(func=run)

@@ -1,3 +1,4 @@
+import csv
 import json
 from decimal import Decimal
 import os
@@ -36,11 +37,31 @@ def test_billing_pipeline_run_ingests_a_small_generated_folder_end_to_end(tmp_pa
     assert read == loaded + dups + quarantined
     assert dups == manifest["faults"]["redelivery"]
     assert f"lines read {read:,}" in done.stdout
+    assert_august_was_published_reported_and_paid(done.stdout, data)
     snapshot = read_quota_snapshot(data / "serving" / SNAPSHOT_FILENAME)
     assert set(snapshot.rows["period"]) == {"2026-09"} and snapshot.rows.height > 0
     assert_the_quota_api_serves(snapshot, data, tmp_path)
     report = subprocess.run([CLI, "quarantine", "--limit", "3"], env=env, capture_output=True, text=True, check=True)
     assert "unreadable_gzip" in report.stdout
+
+
+def assert_august_was_published_reported_and_paid(stdout, data):
+    """Without STRIPE_API_KEY the run publishes to the local Stripe server, the demo customers pay,
+    finance gets August's reports, and alerts go to the default JSONL sink."""
+    published = re.search(r"^2026-08  stripe: (\d+) published, (\d+) skipped \(zero total\), 0 failed$", stdout, re.M)
+    assert published, stdout[-2000:]
+    with connect(data / "warehouse" / "billing.duckdb", read_only=True) as con:
+        [(issued, total)] = con.execute("SELECT count(*), sum(total_cents) FROM fct_issued_invoices WHERE period = '2026-08'").fetchall()
+        [(nonzero,)] = con.execute("SELECT count(*) FROM fct_issued_invoices WHERE period = '2026-08' AND total_cents > 0").fetchall()
+        statuses = dict(con.execute("SELECT payment_status, count(*) FROM publish.invoice_payment_status GROUP BY ALL").fetchall())
+        [(alerts_sent,)] = con.execute("SELECT count(*) FROM alerts.deliveries WHERE status = 'sent'").fetchall()
+    assert int(published[1]) == nonzero and int(published[1]) + int(published[2]) == issued
+    assert statuses.get("paid", 0) + statuses.get("payment_failed", 0) == nonzero
+    with open(data / "reports" / "2026-08" / "journal.csv", newline="") as journal:
+        assert sum(int(row["amount_cents"]) for row in csv.DictReader(journal)) == total
+    assert (data / "reports" / "2026-08" / "revenue_pack.pdf").read_bytes().startswith(b"%PDF")
+    jsonl = data / "alerts" / "alerts.jsonl"
+    assert (len(jsonl.read_text().splitlines()) if jsonl.exists() else 0) == alerts_sent
 
 
 def assert_the_quota_api_serves(snapshot, data, tmp_path):

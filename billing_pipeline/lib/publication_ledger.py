@@ -65,12 +65,13 @@ CREATE TABLE IF NOT EXISTS publish.stripe_event_cursor (
 );
 
 -- Payment state of each published invoice: the latest invoice.paid / invoice.payment_failed /
--- invoice.voided event decides; none yet = open.
+-- invoice.voided event decides; none yet = open; never finalized in Stripe = not_sent.
 CREATE OR REPLACE VIEW publish.invoice_payment_status AS
 SELECT p.invoice_id, p.account_id, p.period, p.total_cents, p.status AS publication_status,
        p.stripe_invoice_id,
-       CASE e.type WHEN 'invoice.paid' THEN 'paid' WHEN 'invoice.payment_failed' THEN 'payment_failed'
-                   WHEN 'invoice.voided' THEN 'voided' ELSE 'open' END AS payment_status,
+       CASE WHEN e.type = 'invoice.paid' THEN 'paid' WHEN e.type = 'invoice.payment_failed' THEN 'payment_failed'
+            WHEN e.type = 'invoice.voided' THEN 'voided' WHEN p.status <> 'finalized' THEN 'not_sent'
+            ELSE 'open' END AS payment_status,
        e.failure_message, e.occurred_at AS payment_event_at
 FROM publish.invoice_publications AS p
 LEFT JOIN (

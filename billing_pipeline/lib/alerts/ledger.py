@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS alerts.deliveries (
 
 
 def ensure_alert_ledger(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(DDL)
+    con.execute(DDL).fetchall()
 
 
 def record_alerts(con: duckdb.DuckDBPyConnection, alerts: Iterable[Alert], sinks: SinksFile,
