@@ -113,13 +113,14 @@ def land_ndjson(root: Path, events: int) -> list[Path]:
 
 
 def peak_rss_of_ingest(root: Path) -> float:
-    code = (f"import resource; from pathlib import Path; from datetime import date; "
+    # VmHWM, not ru_maxrss: Linux carries the parent's RSS at fork into the child's ru_maxrss.
+    code = (f"from pathlib import Path; from datetime import date; "
             f"from billing_pipeline.lib.ingest import ingest_day; from billing_pipeline.lib.warehouse import connect\n"
             f"with connect(Path('{root}/peak.duckdb')) as con:\n"
             f"    con.execute(\"ATTACH '{root}/w.duckdb' AS src (READ_ONLY)\"); con.execute('CREATE SCHEMA catalog')\n"
             f"    con.execute('CREATE TABLE catalog.accounts AS FROM src.catalog.accounts'); con.execute('CREATE TABLE catalog.metrics AS FROM src.catalog.metrics')\n"
             f"    con.execute('DETACH src'); ingest_day(con, Path('{root}/landing/usage'), date({DAY.year}, {DAY.month}, {DAY.day}))\n"
-            f"print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+            f"print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024)")
     return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip())
 
 
