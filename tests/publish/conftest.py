@@ -10,7 +10,7 @@ import stripe
 from billing_pipeline.defs.publish.resource import StripeResource
 from billing_pipeline.lib.data_dir import DataDir
 from billing_pipeline.stripe_local import LocalStripeControls, serve
-from tests.publish.issued_world import copy_of, issued_template
+from tests.publish.issued_world import copy_of, issued_template_for
 from tests.publish.runs import NO_KEY_VARIABLE
 
 API_KEY = "sk_test_local"
@@ -18,10 +18,7 @@ API_KEY = "sk_test_local"
 
 @pytest.fixture(scope="session")
 def issued_january(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> DataDir:
-    cache = getattr(request.config, "cache", None)
-    # Without pytest's cache, the base temp folder's parent is still shared by the session's workers.
-    root = cache.mkdir("publish_issued_january") if cache else tmp_path_factory.getbasetemp().parent
-    return issued_template(root)
+    return issued_template_for(request.config, tmp_path_factory)
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from billing_pipeline.lib.catalog import read_catalog, write_catalog
 from billing_pipeline.lib.data_dir import DataDir
 from billing_pipeline.lib.warehouse import connect
@@ -39,6 +41,13 @@ def inputs_digest() -> str:
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def issued_template_for(config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> DataDir:
+    """The template in pytest's cache, or without one (-p no:cacheprovider) beside the session's
+    base temp folder, which the session's xdist workers share."""
+    cache = getattr(config, "cache", None)
+    return issued_template(cache.mkdir("publish_issued_january") if cache else tmp_path_factory.getbasetemp().parent)
 
 
 def issued_template(cache_root: Path) -> DataDir:

@@ -41,7 +41,7 @@ def test_events_listed_from_stripe_give_each_published_invoice_its_payment_statu
     first = event_metadata(run_stripe_events(paths, local_stripe))
     second = event_metadata(run_stripe_events(paths, local_stripe))
 
-    assert payment_status(paths) == {"INV-202601-acme": "open", "INV-202601-beta": "payment_failed",
+    assert payment_status(paths) == {"INV-202601-acme": "not_sent", "INV-202601-beta": "payment_failed",
                                      "INV-202601-cara": "open", "INV-202601-dora": "paid",
                                      "INV-202601-late": "voided"}
     assert (first["recorded"], first["not_our_invoices"]) == (3, 1)

@@ -18,7 +18,7 @@ from billing_pipeline.stripe_local import LocalStripeControls, serve
 from quotas_api.app import create_app
 from quotas_api.settings import Settings
 from sample_service import write_sample_service
-from tests.publish.issued_world import copy_of, issued_template
+from tests.publish.issued_world import copy_of, issued_template_for
 from tests.publish.runs import NO_KEY_VARIABLE, event_metadata, run_publish, run_stripe_events
 from tests.publish.stripe_view import stripe_view
 
@@ -45,10 +45,10 @@ def wait_for(condition, timeout: float = 15.0):
     raise AssertionError("condition not met in time")
 
 
-def test_signed_webhooks_reach_the_ledger_through_the_inbox_once_each(request, tmp_path: Path):
+def test_signed_webhooks_reach_the_ledger_through_the_inbox_once_each(request, tmp_path_factory, tmp_path: Path):
     from billing_pipeline.defs.publish.resource import StripeResource
 
-    paths = copy_of(issued_template(request.config.cache.mkdir("publish_issued_january")), tmp_path / "data")
+    paths = copy_of(issued_template_for(request.config, tmp_path_factory), tmp_path / "data")
     write_sample_service(tmp_path / "service", datetime.now(UTC))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
