@@ -1,11 +1,24 @@
 {#
-  The rating window: months [period_start, period_end) from vars, as 'YYYY-MM' periods.
+  A value of the rating window (period_start, period_end, as_of, grace_days), as a string: from
+  --vars (or a unit test's overrides) when given, else from the environment variable
+  BILLING_RATING_<NAME>, which is how the Dagster asset passes it, else the default below (for
+  `dbt parse` and ad-hoc runs). The environment, because dbt re-parses the whole project when
+  --vars change (several seconds a run, as the window changes every day) but only the files that
+  read an environment variable when its value changes.
+#}
+{% macro window_var(name) -%}
+  {%- set defaults = {'period_start': '2026-01-01', 'period_end': '2026-02-01', 'as_of': '2026-02-04', 'grace_days': '3'} -%}
+  {{ return(var(name, env_var('BILLING_RATING_' ~ name | upper, defaults[name])) | string) }}
+{%- endmacro %}
+
+{#
+  The rating window: months [period_start, period_end), as 'YYYY-MM' periods.
   Every period-partitioned table is rewritten only inside this window, so re-running a month
   replaces exactly that month.
 #}
 {% macro window_period_filter(column) -%}
-  ({{ column }} >= strftime(date '{{ var("period_start") }}', '%Y-%m')
-   and {{ column }} < strftime(date '{{ var("period_end") }}', '%Y-%m'))
+  ({{ column }} >= strftime(date '{{ window_var("period_start") }}', '%Y-%m')
+   and {{ column }} < strftime(date '{{ window_var("period_end") }}', '%Y-%m'))
 {%- endmacro %}
 
 {#
@@ -25,9 +38,9 @@
 #}
 {% macro window_months() -%}
   {%- set date = modules.datetime.date -%}
-  {%- set first = date.fromisoformat(var('period_start')) -%}
-  {%- set stop = date.fromisoformat(var('period_end')) -%}
-  {%- set as_of = date.fromisoformat(var('as_of')) -%}
+  {%- set first = date.fromisoformat(window_var('period_start')) -%}
+  {%- set stop = date.fromisoformat(window_var('period_end')) -%}
+  {%- set as_of = date.fromisoformat(window_var('as_of')) -%}
   {%- if first.day != 1 or stop.day != 1 -%}
     {{ exceptions.raise_compiler_error("period_start and period_end must be first days of months") }}
   {%- endif -%}

@@ -1,6 +1,6 @@
 """A small, hand-checkable billing world for rating tests: catalog files loaded by the real catalog
 loader, events inserted into the real raw tables, and `dbt build` with the same arguments the
-Dagster asset passes.
+Dagster asset passes (the window in dbt's environment).
 
 dbt runs in-process with the manifest parsed once per test process: the same SQL and tests as a
 `dbt build` subprocess, without paying dbt's import and parse on every call (the Dagster path,
@@ -21,6 +21,7 @@ import yaml
 
 from billing_pipeline.defs.resources import BillingData
 from billing_pipeline.defs.transform.assets import dbt_build_args
+from billing_pipeline.defs.transform.environment import scoped_environment
 from billing_pipeline.defs.transform.project import dbt_project
 from billing_pipeline.defs.transform.window import RatingWindow, next_month
 from billing_pipeline.lib.catalog import read_catalog, write_catalog
@@ -105,7 +106,7 @@ class RatingWorld:
     def rate(self, first_month: date, as_of: date, last_month: date | None = None) -> "DbtRun":
         """dbt build of [first_month, last_month] as of `as_of`, with the rating asset's arguments."""
         window = RatingWindow(first_month, next_month(last_month or first_month), as_of)
-        return run_dbt(dbt_build_args(window, BillingData(data_dir=str(self.paths.root))))
+        return run_dbt(dbt_build_args(BillingData(data_dir=str(self.paths.root))), window.dbt_env())
 
     def query(self, sql: str, *params: Any) -> list[dict]:
         with connect(self.paths.warehouse) as con:
@@ -139,8 +140,9 @@ _manifest = None
 _target = tempfile.mkdtemp(prefix="dbt_target_")
 
 
-def run_dbt(args: list[str]) -> DbtRun:
-    """One in-process dbt invocation on the project, reusing the manifest parsed by the first one."""
+def run_dbt(args: list[str], env: dict[str, str] | None = None) -> DbtRun:
+    """One in-process dbt invocation on the project, reusing the manifest parsed by the first one,
+    with `env` (e.g. the rating window) set while it runs."""
     global _manifest
     from dbt.cli.main import dbtRunner  # dbt takes seconds to import: only tests that rate pay it
 
@@ -153,7 +155,8 @@ def run_dbt(args: list[str]) -> DbtRun:
         parsed = dbtRunner().invoke(["parse", "--quiet", *project])
         assert parsed.success, parsed.exception
         _manifest = parsed.result
-    result = dbtRunner(manifest=_manifest).invoke([*args, "--quiet", *project])
+    with scoped_environment(env or {}):
+        result = dbtRunner(manifest=_manifest).invoke([*args, "--quiet", *project])
     if result.exception is not None:
         raise result.exception
     return DbtRun(result.success, {r.node.unique_id: str(r.status) for r in result.result.results})

@@ -81,9 +81,11 @@ def test_the_sample_closes_into_the_hand_checked_golden_invoices(tmp_path):
         ensure_schema(con)
     billing_data = BillingData(data_dir=str(paths.root))
     _ingest(paths, START, JANUARY_CLOSE - timedelta(days=1))
-    assert run_dbt(dbt_build_args(RatingWindow(date(2026, 1, 1), date(2026, 2, 1), JANUARY_CLOSE), billing_data)).success
+    january = RatingWindow(date(2026, 1, 1), date(2026, 2, 1), JANUARY_CLOSE)
+    assert run_dbt(dbt_build_args(billing_data), january.dbt_env()).success
     _ingest(paths, JANUARY_CLOSE, START + timedelta(days=DAYS - 1))
-    assert run_dbt(dbt_build_args(RatingWindow(date(2026, 2, 1), date(2026, 3, 1), FEBRUARY_RATING), billing_data)).success
+    february = RatingWindow(date(2026, 2, 1), date(2026, 3, 1), FEBRUARY_RATING)
+    assert run_dbt(dbt_build_args(billing_data), february.dbt_env()).success
 
     invoices = _invoices(paths)
     if os.environ.get("UPDATE_GOLDEN"):

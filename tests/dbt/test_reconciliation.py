@@ -26,7 +26,8 @@ def world(tmp_path_factory) -> RatingWorld:
 
 def _broken_links(world: RatingWorld) -> set[str]:
     """Runs the check alone and returns the links it reports broken (empty when it passes)."""
-    run = run_dbt(["test", "--select", CHECK, "--vars", json.dumps(JANUARY_OPEN.dbt_vars(world.paths.warehouse))])
+    run = run_dbt(["test", "--select", CHECK, "--vars", json.dumps({"warehouse_path": str(world.paths.warehouse)})],
+                  JANUARY_OPEN.dbt_env())
     compiled = Path(rating_warehouse._target) / "compiled" / "billing" / "tests" / "singular" / f"{CHECK}.sql"
     rows = world.query(compiled.read_text())
     assert run.statuses[f"test.billing.{CHECK}"] == ("pass" if not rows else "fail")

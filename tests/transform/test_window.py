@@ -55,3 +55,9 @@ def test_the_run_command_rates_every_month_from_the_first_through_the_open_one()
     assert next_month(date(2026, 12, 15)) == date(2027, 1, 1)
     with pytest.raises(ValueError):
         months_to_rate(date(2026, 4, 1), as_of=date(2026, 3, 2))
+
+
+def test_the_window_reaches_dbt_as_environment_variables_that_its_window_var_macro_reads():
+    window = RatingWindow(date(2026, 2, 1), date(2026, 3, 1), date(2026, 3, 10), 3)
+    assert window.dbt_env() == {"BILLING_RATING_PERIOD_START": "2026-02-01", "BILLING_RATING_PERIOD_END": "2026-03-01",
+                                "BILLING_RATING_AS_OF": "2026-03-10", "BILLING_RATING_GRACE_DAYS": "3"}

@@ -1,13 +1,14 @@
 """The dbt rating models as Dagster assets: one monthly-partitioned `dbt build` per run.
 
 A run covers one month or, for a backfill, a range of months (single-run backfill policy); the
-window and the run's as_of date reach dbt as vars (window.py). dbt tests become asset checks,
+window and the run's as_of date reach dbt in its environment (window.py). dbt tests become asset checks,
 blocking when their severity is error: a failure stops the period's close (the fct_issued_*
 ledger is skipped inside dbt) and everything downstream in Dagster.
 """
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import dagster as dg
@@ -16,9 +17,10 @@ from pydantic import Field
 
 from billing_pipeline.defs.partitions import monthly_partitions
 from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.defs.transform.environment import scoped_environment
 from billing_pipeline.defs.transform.project import dbt_cli_resource, dbt_project
 from billing_pipeline.defs.transform.summary import invoice_metadata, issued_metadata
-from billing_pipeline.defs.transform.window import DEFAULT_GRACE_DAYS, RatingWindow, today_utc, window_for_partitions
+from billing_pipeline.defs.transform.window import DEFAULT_GRACE_DAYS, today_utc, window_for_partitions
 
 RATING_OP = "rating"
 
@@ -48,10 +50,24 @@ def rating_run_config(as_of: date, grace_days: int = DEFAULT_GRACE_DAYS) -> dict
     return {"ops": {RATING_OP: {"config": {"as_of": as_of.isoformat(), "grace_days": grace_days}}}}
 
 
-def dbt_build_args(window: RatingWindow, billing_data: BillingData) -> list[str]:
-    # Unit tests check the SQL, not the data: they run in CI (tests/dbt), not in every build.
-    return ["build", "--vars", json.dumps(window.dbt_vars(billing_data.paths.warehouse)),
-            "--exclude-resource-type", "unit_test"]
+def dbt_build_args(billing_data: BillingData) -> list[str]:
+    """The arguments of the rating `dbt build`; the window goes in its environment
+    (RatingWindow.dbt_env).
+
+    Only the warehouse path is a var: it is the same for every run on a warehouse, so dbt's partial
+    parse stays valid. Unit tests check the SQL, not the data: they run in CI (tests/dbt), not in
+    every build. Dagster reads node results from dbt's event stream, so the run skips dbt's JSON
+    artifacts (writing manifest.json alone costs about a second) and logs nodes, not every
+    statement, to its file; compiled SQL still lands in the target folder.
+    """
+    return ["build", "--vars", json.dumps({"warehouse_path": str(billing_data.paths.warehouse)}),
+            "--exclude-resource-type", "unit_test", "--no-write-json", "--log-level-file", "info"]
+
+
+def dbt_target_path(billing_data: BillingData) -> Path:
+    """dbt's target folder for a warehouse, kept from run to run: its partial_parse.msgpack lets the
+    next run skip parsing the project (dagster-dbt seeds a new folder with the prepared one)."""
+    return billing_data.paths.warehouse.parent / "dbt_target"
 
 
 def _summary_name(context: dg.AssetExecutionContext, output: dg.Output) -> str:
@@ -75,7 +91,9 @@ def rating(context: dg.AssetExecutionContext, config: RatingConfig, dbt: DbtCliR
     context.log.info(f"rating {window.first_month:%Y-%m}..{window.end:%Y-%m} (end excluded) as of {window.as_of}; "
                      f"closed months (issued unless already): {closing}")
 
-    invocation = dbt.cli(dbt_build_args(window, billing_data), context=context, raise_on_error=False)
+    with scoped_environment(window.dbt_env()):
+        invocation = dbt.cli(dbt_build_args(billing_data), context=context, raise_on_error=False,
+                             target_path=dbt_target_path(billing_data))
     # Events stream live until the first output whose metadata needs the finished warehouse; from
     # there on they wait for dbt to end, as outputs must be yielded in dependency order.
     held_back: list[Any] = []

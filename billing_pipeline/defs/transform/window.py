@@ -73,7 +73,7 @@ class RatingWindow:
         return [m for m in self.months if is_closed(m, self.as_of, self.grace_days)]
 
     def dbt_vars(self, warehouse_path: Path | None = None) -> dict[str, str | int]:
-        """The `--vars` of the dbt invocation (names match dbt_project.yml)."""
+        """The window as dbt `--vars` (names as in macros/periods.sql window_var), for ad-hoc runs."""
         values: dict[str, str | int] = {
             "period_start": self.first_month.isoformat(),
             "period_end": self.end.isoformat(),
@@ -83,6 +83,11 @@ class RatingWindow:
         if warehouse_path is not None:
             values["warehouse_path"] = str(warehouse_path)
         return values
+
+    def dbt_env(self) -> dict[str, str]:
+        """The window as the environment of a dbt invocation (BILLING_RATING_<NAME>), how the rating
+        asset passes it: unlike --vars, a new value re-parses only the few files reading it."""
+        return {f"BILLING_RATING_{name.upper()}": str(value) for name, value in self.dbt_vars().items()}
 
 
 def window_for_partitions(start: datetime | date, end: datetime | date, as_of: date,

@@ -1,7 +1,7 @@
 -- The months of the rating window and where each stands on the run's as_of date.
 with months as (
     select cast(range as date) as period_start
-    from range(date '{{ var("period_start") }}', date '{{ var("period_end") }}', interval 1 month)
+    from range(date '{{ window_var("period_start") }}', date '{{ window_var("period_end") }}', interval 1 month)
 ),
 
 periods as (
@@ -9,10 +9,10 @@ periods as (
         strftime(period_start, '%Y-%m') as period,
         period_start,
         cast(period_start + interval 1 month as date) as period_end,
-        date '{{ var("as_of") }}' as as_of
+        date '{{ window_var("as_of") }}' as as_of
     from months
     -- a month that has not started yet has nothing to rate
-    where period_start <= date '{{ var("as_of") }}'
+    where period_start <= date '{{ window_var("as_of") }}'
 )
 
 select
@@ -21,10 +21,10 @@ select
     periods.period_end,
     datediff('day', periods.period_start, periods.period_end) as days_in_period,
     periods.as_of,
-    periods.period_end + {{ var("grace_days") }} <= periods.as_of as is_closed,
+    periods.period_end + {{ window_var("grace_days") }} <= periods.as_of as is_closed,
     periods.as_of < periods.period_end as is_open,
     issued.period is not null as was_issued,
     issued.issued_on,
-    issued.period is null and periods.period_end + {{ var("grace_days") }} <= periods.as_of as closes_now
+    issued.period is null and periods.period_end + {{ window_var("grace_days") }} <= periods.as_of as closes_now
 from periods
 left join {{ ref('int_issued_periods') }} as issued on periods.period = issued.period

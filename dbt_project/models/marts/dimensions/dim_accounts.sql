@@ -2,8 +2,8 @@
 with current_subscription as (
     select account_id, subscription_id, plan_code, starts_on, ends_on
     from {{ ref('stg_catalog__subscriptions') }}
-    where starts_on <= date '{{ var("as_of") }}'
-      and (ends_on is null or ends_on > date '{{ var("as_of") }}')
+    where starts_on <= date '{{ window_var("as_of") }}'
+      and (ends_on is null or ends_on > date '{{ window_var("as_of") }}')
 )
 
 select
