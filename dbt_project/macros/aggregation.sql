@@ -10,3 +10,12 @@
       when 'unique_count' then {{ distinct_count }}
   end as decimal(38, 6))
 {%- endmacro %}
+
+{#
+  The bit mask of the days [first_day, end_day) of the month starting on month_start, as the
+  day_mask of int_usage__distinct_values holds them (bit d - 1 for day d). A value was seen in a
+  run of days when its mask and the run's share a bit.
+#}
+{% macro day_bits(month_start, first_day, end_day) -%}
+  ((1::bigint << datediff('day', {{ month_start }}, {{ end_day }})) - (1::bigint << datediff('day', {{ month_start }}, {{ first_day }})))
+{%- endmacro %}

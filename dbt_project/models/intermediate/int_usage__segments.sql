@@ -24,18 +24,45 @@ totals as (
     group by all
 ),
 
+segment_days as (
+    select *, {{ day_bits('period_start', 'segment_start', 'segment_end') }} as day_mask
+    from segments
+),
+
+covered_days as (
+    select account_id, period, bit_or(day_mask) as day_mask
+    from segment_days
+    group by all
+),
+
+-- a value counts in every segment whose days meet the days it was seen on, and in the uncovered
+-- row when it was also seen on a day no segment covers
 distinct_counts as (
     select
         counted.account_id,
         counted.metric,
-        strftime(counted.usage_date, '%Y-%m') as period,
-        segments.segment_id,
+        counted.period,
+        segment.segment_id,
         count(distinct counted.distinct_value) as distinct_count
     from {{ ref('int_usage__distinct_values') }} as counted
-    left join segments
-        on counted.account_id = segments.account_id
-        and counted.usage_date >= segments.segment_start
-        and counted.usage_date < segments.segment_end
+    inner join segment_days as segment
+        on counted.account_id = segment.account_id
+        and counted.period = segment.period
+        and counted.day_mask & segment.day_mask != 0
+    group by all
+
+    union all
+
+    select
+        counted.account_id,
+        counted.metric,
+        counted.period,
+        null as segment_id,
+        count(distinct counted.distinct_value) as distinct_count
+    from {{ ref('int_usage__distinct_values') }} as counted
+    left join covered_days as covered
+        on counted.account_id = covered.account_id and counted.period = covered.period
+    where counted.day_mask & ~coalesce(covered.day_mask, 0) != 0
     group by all
 )
 

@@ -1,8 +1,18 @@
 -- Metered usage per account, metric and UTC day of the window's open periods, with the
 -- subscription covering the day (none: metered, not billed).
 with distinct_counts as (
-    select account_id, metric, usage_date, count(distinct_value) as distinct_count
-    from {{ ref('int_usage__distinct_values') }}
+    -- the values seen on each day: their month's day mask has the day's bit
+    select
+        daily.account_id,
+        daily.metric,
+        daily.usage_date,
+        count(counted.distinct_value) as distinct_count
+    from {{ ref('int_usage__daily') }} as daily
+    inner join {{ ref('int_usage__distinct_values') }} as counted
+        on daily.account_id = counted.account_id
+        and daily.metric = counted.metric
+        and daily.period = counted.period
+        and counted.day_mask & (1::bigint << (dayofmonth(daily.usage_date) - 1)) != 0
     group by all
 )
 

@@ -16,7 +16,7 @@ with totals as (
 ),
 
 distinct_counts as (
-    select account_id, metric, strftime(usage_date, '%Y-%m') as period, count(distinct distinct_value) as distinct_count
+    select account_id, metric, period, count(distinct distinct_value) as distinct_count
     from {{ ref('int_usage__distinct_values') }}
     group by all
 ),

@@ -108,11 +108,11 @@ distinct_counts as (
     select
         counted.account_id,
         counted.metric,
-        strftime(counted.usage_date, '%Y-%m') as period,
+        counted.period,
         count(distinct counted.distinct_value) as distinct_count,
         sum(counted.event_count) as event_count
     from {{ ref('int_usage__distinct_values') }} as counted
-    inner join open_periods on strftime(counted.usage_date, '%Y-%m') = open_periods.period
+    inner join open_periods on counted.period = open_periods.period
     group by all
 ),
 
