@@ -1,18 +1,18 @@
 -- Metered usage per account, metric and UTC day of the window's open periods, with the
 -- subscription covering the day (none: metered, not billed).
 with distinct_counts as (
-    -- the values seen on each day: their month's day mask has the day's bit
+    -- per account, metric and period, the values seen on each day of the month (list index = day):
+    -- one pass over the values' day masks, no row per value and day
     select
-        daily.account_id,
-        daily.metric,
-        daily.usage_date,
-        count(counted.distinct_value) as distinct_count
-    from {{ ref('int_usage__daily') }} as daily
-    inner join {{ ref('int_usage__distinct_values') }} as counted
-        on daily.account_id = counted.account_id
-        and daily.metric = counted.metric
-        and daily.period = counted.period
-        and counted.day_mask & (1::bigint << (dayofmonth(daily.usage_date) - 1)) != 0
+        account_id,
+        metric,
+        period,
+        [
+        {%- for day in range(31) %}
+            count(distinct_value) filter (where day_mask & {{ 2 ** day }} != 0){{ "," if not loop.last }}
+        {%- endfor %}
+        ] as per_day
+    from {{ ref('int_usage__distinct_values') }}
     group by all
 )
 
@@ -23,7 +23,7 @@ select
     daily.period,
     metric.aggregation,
     {{ aggregated_quantity('metric.aggregation', 'daily.quantity_sum', 'daily.event_count', 'daily.quantity_max',
-                           'coalesce(distinct_counts.distinct_count, 0)') }} as quantity,
+                           'coalesce(distinct_counts.per_day[dayofmonth(daily.usage_date)], 0)') }} as quantity,
     daily.event_count,
     daily.late_event_count,
     segment.subscription_id,
@@ -36,7 +36,7 @@ inner join {{ ref('stg_catalog__metrics') }} as metric on daily.metric = metric.
 left join distinct_counts
     on daily.account_id = distinct_counts.account_id
     and daily.metric = distinct_counts.metric
-    and daily.usage_date = distinct_counts.usage_date
+    and daily.period = distinct_counts.period
 left join {{ ref('int_subscription_segments') }} as segment
     on daily.account_id = segment.account_id
     and daily.usage_date >= segment.segment_start
