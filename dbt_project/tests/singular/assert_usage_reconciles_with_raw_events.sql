@@ -3,12 +3,11 @@
 -- depends_on: {{ ref('stg_catalog__metrics') }}
 {#
   Reconciliation of the window's open invoices with the deduplicated raw events, as a chain:
-  1. raw events -> main pass (int_usage__daily): one pass over the source, read straight from it,
-     projected per account (event count, quantity sum) and per metric (event count, quantity sum,
-     peak) and compared with the same projections of the daily aggregate. Every event is in both
-     projections, so an event lost, counted twice, moved to another account or metric, or with
-     another quantity shows up here, without paying a per-account-and-metric aggregation of the
-     source a second time;
+  1. raw events -> main pass (int_usage__daily): one pass over the deduplicated source, read
+     straight from it, per account, metric and period (event count, quantity sum, peak), compared
+     with the month of the daily aggregate: an event lost, counted twice, moved to another account
+     or metric, or with another quantity shows up here. (Grouping per account and per metric
+     separately was measured slower than per cell, and would miss compensating moves);
   2. main pass -> distinct values: for unique_count metrics the distinct-values pass accounts for
      exactly the events the main pass counted, per account, metric and period;
   3. main pass -> segments: per account, metric and period, the quantity and event count the rating
@@ -33,7 +32,6 @@ with open_periods as (
 raw_totals as (
 {%- if window is not none %}
     select
-        grouping(events.account_id) = 1 as is_per_metric,
         events.account_id,
         events.metric,
         {{ month }} as period,
@@ -42,9 +40,9 @@ raw_totals as (
         max(events.quantity) as quantity_max
     from {{ source('raw', 'usage_events_loaded') }} as events
     where events.occurred_at >= timestamp '{{ window[0] }}' and events.occurred_at < timestamp '{{ window[1] }}'
-    group by grouping sets ((events.account_id{{ month_key }}), (events.metric{{ month_key }}))
+    group by events.account_id, events.metric{{ month_key }}
 {%- else %}
-    select null::boolean as is_per_metric, null::varchar as account_id, null::varchar as metric,
+    select null::varchar as account_id, null::varchar as metric,
            null::varchar as period, null::bigint as event_count, null::decimal(38, 6) as quantity_sum,
            null::decimal(18, 6) as quantity_max
     where false
@@ -57,41 +55,6 @@ daily as (
     inner join open_periods on daily.period = open_periods.period
 ),
 
-daily_totals as (
-    select
-        grouping(account_id) = 1 as is_per_metric,
-        account_id,
-        metric,
-        period,
-        sum(event_count) as event_count,
-        sum(quantity_sum) as quantity_sum,
-        max(quantity_max) as quantity_max
-    from daily
-    group by grouping sets ((account_id, period), (metric, period))
-),
-
-source_mismatches as (
-    select
-        case when coalesce(raw_totals.is_per_metric, daily_totals.is_per_metric)
-             then 'raw events per metric' else 'raw events per account' end as check_name,
-        coalesce(raw_totals.account_id, daily_totals.account_id) as account_id,
-        coalesce(raw_totals.metric, daily_totals.metric) as metric,
-        coalesce(raw_totals.period, daily_totals.period) as period,
-        raw_totals.quantity_sum as expected_quantity,
-        daily_totals.quantity_sum as rated_quantity,
-        raw_totals.event_count as expected_event_count,
-        daily_totals.event_count as rated_event_count
-    from raw_totals
-    full outer join daily_totals
-        on raw_totals.is_per_metric = daily_totals.is_per_metric
-        and raw_totals.account_id is not distinct from daily_totals.account_id
-        and raw_totals.metric is not distinct from daily_totals.metric
-        and raw_totals.period = daily_totals.period
-    where raw_totals.event_count is distinct from daily_totals.event_count
-       or raw_totals.quantity_sum is distinct from daily_totals.quantity_sum
-       or raw_totals.quantity_max is distinct from daily_totals.quantity_max
-),
-
 monthly as (
     select
         account_id,
@@ -102,6 +65,26 @@ monthly as (
         max(quantity_max) as quantity_max
     from daily
     group by all
+),
+
+source_mismatches as (
+    select
+        'raw events' as check_name,
+        coalesce(raw_totals.account_id, monthly.account_id) as account_id,
+        coalesce(raw_totals.metric, monthly.metric) as metric,
+        coalesce(raw_totals.period, monthly.period) as period,
+        raw_totals.quantity_sum as expected_quantity,
+        monthly.quantity_sum as rated_quantity,
+        raw_totals.event_count as expected_event_count,
+        monthly.event_count as rated_event_count
+    from raw_totals
+    full outer join monthly
+        on raw_totals.account_id = monthly.account_id
+        and raw_totals.metric = monthly.metric
+        and raw_totals.period = monthly.period
+    where raw_totals.event_count is distinct from monthly.event_count
+       or raw_totals.quantity_sum is distinct from monthly.quantity_sum
+       or raw_totals.quantity_max is distinct from monthly.quantity_max
 ),
 
 distinct_counts as (
