@@ -100,23 +100,14 @@ def test_every_named_chart_is_an_inline_svg_and_the_html_needs_no_other_file(wri
     assert "254.88 USD" in figures["trend"] and "107.17 USD" in figures["top_accounts"]
 
 
-def test_the_pdf_is_written_and_its_laid_out_text_has_the_totals(written):
-    from weasyprint import HTML
+def test_the_pdf_is_written_and_its_text_has_the_totals(written):
+    from pypdf import PdfReader
 
-    report = written[JANUARY]
-    pdf = (report.folder / "revenue_pack.pdf").read_bytes()
-    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF") and len(pdf) > 20_000
-    # The text WeasyPrint laid out is what the PDF draws (CI has no PDF text extractor installed).
-    document = HTML(filename=str(report.folder / "revenue_pack.html")).render()
-    text = " ".join(_texts(page._page_box) for page in document.pages)
-    assert len(document.pages) >= 2
+    reader = PdfReader(written[JANUARY].folder / "revenue_pack.pdf")
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) >= 2
     for expected in ("Revenue pack", "Total invoiced", "254.88 USD", "314.88 USD", "Top 7 accounts", "Page 1 of"):
         assert expected in text, expected
-
-
-def _texts(box) -> str:
-    own = getattr(box, "text", "") or ""
-    return " ".join([own, *(_texts(child) for child in getattr(box, "children", []))])
 
 
 def test_published_paid_and_failed_come_from_the_publication_ledger(written):
