@@ -5,6 +5,7 @@ test suite call `prepare_manifest()` before loading the Definitions (dbt takes s
 """
 
 import fcntl
+import sys
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
@@ -45,4 +46,6 @@ def prepare_manifest(project: DbtProject = dbt_project) -> Path:
 
 def dbt_cli_resource() -> DbtCliResource:
     """The `dbt` resource the rating assets use."""
-    return DbtCliResource(project_dir=dbt_project)
+    # dbt installed beside this interpreter, so `.venv/bin/dagster dev` works without an activated venv
+    beside = Path(sys.executable).with_name("dbt")
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=str(beside) if beside.exists() else "dbt")
