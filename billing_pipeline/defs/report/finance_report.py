@@ -5,8 +5,10 @@ from the CLI after publishing); it reads the warehouse read-only and writes only
 """
 
 from pathlib import Path
+from typing import Callable
 
 import dagster as dg
+import duckdb
 
 from billing_pipeline.defs.partitions import monthly_partitions
 from billing_pipeline.defs.resources import BillingData
@@ -92,34 +94,31 @@ def finance_report(context: dg.AssetExecutionContext, billing_data: BillingData)
     return dg.MaterializeResult(metadata=_metadata(report))
 
 
-def _check(problems: list[str], what: str) -> dg.AssetCheckResult:
+def _verify(context: dg.AssetCheckExecutionContext, billing_data: BillingData,
+            find: Callable[[duckdb.DuckDBPyConnection, Path, str], list[str]], what: str) -> dg.AssetCheckResult:
+    """The written reports of the check's period read back against the warehouse by `find`."""
+    period = _period(context.partition_key)
+    with billing_data.warehouse(read_only=True) as con:
+        problems = find(con, billing_data.paths.reports / period, period)
     return dg.AssetCheckResult(
         passed=not problems,
-        description=f"{what}" if not problems else f"{len(problems)} problem(s): {problems[0]}",
+        description=what if not problems else f"{len(problems)} problem(s): {problems[0]}",
         metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "_none_")},
     )
-
-
-def _folder(context: dg.AssetCheckExecutionContext, billing_data: BillingData) -> Path:
-    return billing_data.paths.reports / _period(context.partition_key)
 
 
 @dg.asset_check(asset=finance_report, partitions_def=monthly_partitions, blocking=True, pool="duckdb_warehouse",
                 description="journal.csv has one row per issued invoice line and sums to each invoice's total and "
                             "to the period's, to the minor unit (amount_cents and the decimal amount column).")
 def journal_sums_to_invoices(context: dg.AssetCheckExecutionContext, billing_data: BillingData) -> dg.AssetCheckResult:
-    with billing_data.warehouse(read_only=True) as con:
-        problems = journal_problems(con, _folder(context, billing_data), _period(context.partition_key))
-    return _check(problems, "journal agrees with every issued invoice")
+    return _verify(context, billing_data, journal_problems, "journal agrees with every issued invoice")
 
 
 @dg.asset_check(asset=finance_report, partitions_def=monthly_partitions, blocking=True, pool="duckdb_warehouse",
                 description="The pack's total (revenue_summary.csv and the HTML) and every statement's total equal "
                             "fct_issued_invoices (and fct_issued_periods), and the summary adds up.")
 def report_totals_match_invoices(context: dg.AssetCheckExecutionContext, billing_data: BillingData) -> dg.AssetCheckResult:
-    with billing_data.warehouse(read_only=True) as con:
-        problems = report_total_problems(con, _folder(context, billing_data), _period(context.partition_key))
-    return _check(problems, "report totals equal the issued invoices")
+    return _verify(context, billing_data, report_total_problems, "report totals equal the issued invoices")
 
 
 report_job = dg.define_asset_job(
