@@ -17,3 +17,11 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         yield con
     finally:
         con.close()
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """Whether a table or view exists (dbt builds some relations only once a month closes)."""
+    # fetchall, not fetchone: DuckDB 2.0 keeps a connection busy until its result is read to the end
+    [(count,)] = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                             [schema, name]).fetchall()
+    return count > 0

@@ -13,7 +13,8 @@ from billing_pipeline.defs.publish.resource import StripeResource
 from billing_pipeline.defs.resources import BillingData
 from billing_pipeline.lib import markdown
 from billing_pipeline.lib.publish import ledger
-from billing_pipeline.lib.publish.publisher import PeriodNotIssued, publish_period
+from billing_pipeline.lib.publish.issued import PeriodNotIssued
+from billing_pipeline.lib.publish.publisher import publish_period
 from billing_pipeline.lib.publish.reconcile import check_amounts
 
 CHECK_NAME = "stripe_amounts_match_invoices"

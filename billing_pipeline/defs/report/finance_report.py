@@ -15,7 +15,7 @@ from billing_pipeline.defs.resources import BillingData
 from billing_pipeline.lib import markdown
 from billing_pipeline.lib.reports.money import money_text
 from billing_pipeline.lib.reports.pack import PACK_HTML, PACK_PDF, PeriodReport, write_period_reports
-from billing_pipeline.lib.reports.queries import PeriodNotIssued
+from billing_pipeline.lib.publish.issued import PeriodNotIssued
 from billing_pipeline.lib.reports.verify import journal_problems, report_total_problems
 
 PUBLISHER = dg.AssetKey("stripe_invoices")

@@ -14,17 +14,13 @@ import duckdb
 
 from billing_pipeline.lib.alerts.alert import Alert, canonical_threshold
 from billing_pipeline.lib.alerts.config import AlertRules
+from billing_pipeline.lib.warehouse import relation_exists
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
-def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                            [schema, name]).fetchone()[0])
 
 
 def _period(day: date) -> str:
@@ -188,7 +184,7 @@ def anomaly_alerts(con: duckdb.DuckDBPyConnection, day: date, rules: AlertRules)
 def payment_failed_alerts(con: duckdb.DuckDBPyConnection, day: date, rules: AlertRules) -> list[Alert]:
     """A published invoice whose latest payment event, on or before day, is invoice.payment_failed.
     No publication ledger yet means no failures."""
-    if not _relation_exists(con, "publish", "invoice_payment_status"):
+    if not relation_exists(con, "publish", "invoice_payment_status"):
         return []
     rows = _rows(con, """
         SELECT s.invoice_id, s.account_id, s.period, s.total_cents, p.currency, s.stripe_invoice_id,

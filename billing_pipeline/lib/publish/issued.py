@@ -13,6 +13,12 @@ from decimal import Decimal
 
 import duckdb
 
+from billing_pipeline.lib.warehouse import relation_exists
+
+
+class PeriodNotIssued(ValueError):
+    """The period has no row in fct_issued_periods: it is open, failed its checks, or was never rated."""
+
 
 @dataclass(frozen=True)
 class IssuedLine:
@@ -67,7 +73,7 @@ class IssuedInvoice:
 
 
 def is_issued(con: duckdb.DuckDBPyConnection, period: str) -> bool:
-    if not has_table(con, "main", "fct_issued_periods"):
+    if not relation_exists(con, "main", "fct_issued_periods"):
         return False
     return con.execute("SELECT count(*) FROM fct_issued_periods WHERE period = ?", [period]).fetchall()[0][0] > 0
 
@@ -89,11 +95,6 @@ def load_issued_invoices(con: duckdb.DuckDBPyConnection, period: str) -> list[Is
 
 def unix_start_of(day: date) -> int:
     return int(datetime.combine(day, time(), tzinfo=timezone.utc).timestamp())
-
-
-def has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                       [schema, name]).fetchall()[0][0] > 0
 
 
 def _number(value: Decimal) -> str:

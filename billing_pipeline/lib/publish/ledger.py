@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 import duckdb
 import polars as pl
 
-from billing_pipeline.lib.publish.issued import IssuedInvoice, has_table
+from billing_pipeline.lib.publish.issued import IssuedInvoice
+from billing_pipeline.lib.warehouse import relation_exists
 
 # Ledger statuses a run does not touch again.
 SETTLED = ("finalized", "integrity_error")
@@ -79,9 +80,9 @@ def period_rows(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
 
 def periods_to_publish(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Issued periods with an invoice that has no final ledger status yet (never tried, crashed, failed)."""
-    if not has_table(con, "main", "fct_issued_periods"):
+    if not relation_exists(con, "main", "fct_issued_periods"):
         return []
-    if not has_table(con, "publish", "invoice_publications"):
+    if not relation_exists(con, "publish", "invoice_publications"):
         return [row[0] for row in con.execute("SELECT period FROM fct_issued_periods ORDER BY period").fetchall()]
     return [row[0] for row in con.execute(
         """SELECT DISTINCT i.period FROM fct_issued_invoices AS i

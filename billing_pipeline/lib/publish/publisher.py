@@ -17,7 +17,8 @@ import stripe
 from billing_pipeline.lib.publication_ledger import ensure_publication_ledger
 from billing_pipeline.lib.publish import ledger
 from billing_pipeline.lib.publish.customers import Account, CustomerDirectory, PublishRefused, load_accounts
-from billing_pipeline.lib.publish.issued import IssuedInvoice, is_issued, load_issued_invoices, unix_start_of
+from billing_pipeline.lib.publish.issued import (IssuedInvoice, PeriodNotIssued, is_issued, load_issued_invoices,
+                                                 unix_start_of)
 from billing_pipeline.lib.publish.keys import idempotency_key
 
 ZeroTotalPolicy = Literal["skip", "publish"]
@@ -27,10 +28,6 @@ STEPS = ("customer", "invoice", "item", "finalize")
 # Called as (invoice_id, step, phase) once Stripe answered a step ("sent") and once the ledger
 # holds it ("recorded"); raising from it is how tests crash a run between any two writes.
 StepHook = Callable[[str, str, str], None]
-
-
-class PeriodNotIssued(Exception):
-    pass
 
 
 @dataclass

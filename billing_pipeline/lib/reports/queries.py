@@ -14,12 +14,10 @@ import duckdb
 import polars as pl
 
 from billing_pipeline.lib.publication_ledger import ensure_publication_ledger
+from billing_pipeline.lib.publish.issued import PeriodNotIssued
+from billing_pipeline.lib.warehouse import relation_exists
 
 TREND_PERIODS = 6
-
-
-class PeriodNotIssued(ValueError):
-    """The period has no row in fct_issued_periods: it is open, failed its checks, or was never rated."""
 
 
 @dataclass(frozen=True)
@@ -55,15 +53,8 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) 
     return pl.from_arrow(con.sql(sql, params=params or None).to_arrow_table())
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    # fetchall, not fetchone: DuckDB 2.0 keeps a connection busy until its result is read to the end
-    [(count,)] = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                             [schema, name]).fetchall()
-    return bool(count)
-
-
 def issued_period(con: duckdb.DuckDBPyConnection, period: str) -> IssuedPeriod:
-    if not _exists(con, "main", "fct_issued_periods"):
+    if not relation_exists(con, "main", "fct_issued_periods"):
         raise PeriodNotIssued(f"no period has been issued yet (fct_issued_periods does not exist): cannot report {period}")
     rows = con.execute(
         """SELECT p.issued_on, p.invoice_count, p.total_cents, list(DISTINCT i.currency ORDER BY i.currency)
@@ -88,7 +79,7 @@ def issued_period(con: duckdb.DuckDBPyConnection, period: str) -> IssuedPeriod:
 def _ledger(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """The publication ledger, or an empty one of the same shape when nothing was ever published:
     the report reads a read-only warehouse and must not create the publisher's schema there."""
-    if _exists(con, "publish", "invoice_publications"):
+    if relation_exists(con, "publish", "invoice_publications"):
         yield con
         return
     empty = duckdb.connect()
