@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from billing_pipeline.defs.partitions import monthly_partitions
+from billing_pipeline.defs.partitions import monthly_partitions, period_of
 from billing_pipeline.defs.publish.resource import StripeResource
 from billing_pipeline.defs.resources import BillingData
 from billing_pipeline.lib import markdown
@@ -25,10 +25,6 @@ class PublishConfig(dg.Config):
         default="skip",
         description="Invoices totalling 0: 'skip' records them as skipped_zero and sends nothing (no $0 mail "
                     "to trial customers); 'publish' sends them like any other (Stripe marks them paid on finalize).")
-
-
-def period_of(partition_key: str) -> str:
-    return partition_key[:7]
 
 
 def _ledger_metadata(rows: pl.DataFrame, mode: str) -> dict:

@@ -10,7 +10,7 @@ from typing import Callable
 import dagster as dg
 import duckdb
 
-from billing_pipeline.defs.partitions import monthly_partitions
+from billing_pipeline.defs.partitions import monthly_partitions, period_of
 from billing_pipeline.defs.resources import BillingData
 from billing_pipeline.lib import markdown
 from billing_pipeline.lib.reports.money import money_text
@@ -29,10 +29,6 @@ AFTER_PUBLICATION = (
     dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated()).allow(dg.AssetSelection.assets(PUBLISHER))
     & ~dg.AutomationCondition.in_progress()
 ).with_label("after the period's invoices are published")
-
-
-def _period(partition_key: str) -> str:
-    return partition_key[:7]
 
 
 def _metadata(report: PeriodReport) -> dict[str, dg.MetadataValue]:
@@ -84,7 +80,7 @@ def _metadata(report: PeriodReport) -> dict[str, dg.MetadataValue]:
                 "and Stripe ids) and statements/<account_id>.html|.csv. Refuses periods not in fct_issued_periods.",
 )
 def finance_report(context: dg.AssetExecutionContext, billing_data: BillingData) -> dg.MaterializeResult:
-    period = _period(context.partition_key)
+    period = period_of(context.partition_key)
     with billing_data.warehouse(read_only=True) as con:
         try:
             report = write_period_reports(con, period, billing_data.paths.reports)
@@ -97,7 +93,7 @@ def finance_report(context: dg.AssetExecutionContext, billing_data: BillingData)
 def _verify(context: dg.AssetCheckExecutionContext, billing_data: BillingData,
             find: Callable[[duckdb.DuckDBPyConnection, Path, str], list[str]], what: str) -> dg.AssetCheckResult:
     """The written reports of the check's period read back against the warehouse by `find`."""
-    period = _period(context.partition_key)
+    period = period_of(context.partition_key)
     with billing_data.warehouse(read_only=True) as con:
         problems = find(con, billing_data.paths.reports / period, period)
     return dg.AssetCheckResult(
