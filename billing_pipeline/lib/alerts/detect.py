@@ -14,6 +14,7 @@ import duckdb
 
 from billing_pipeline.lib.alerts.alert import Alert, canonical_threshold
 from billing_pipeline.lib.alerts.config import AlertRules
+from billing_pipeline.lib.reports.money import amount_text
 from billing_pipeline.lib.warehouse import relation_exists
 
 
@@ -73,10 +74,11 @@ def low_credit_alerts(con: duckdb.DuckDBPyConnection, day: date, rules: AlertRul
             SELECT grant_id, max(granted_cents) AS granted_cents FROM fct_credit_balances
             WHERE period <= ? AND grant_id IN (SELECT grant_id FROM live) GROUP BY grant_id
         )
-        SELECT live.account_id, any_value(live.currency) AS currency, sum(live.closing_cents) AS balance_cents,
-               sum(granted.granted_cents) AS granted_cents, count(*) AS grants
+        SELECT live.account_id, any_value(live.currency) AS currency, any_value(c.minor_unit_exponent) AS exponent,
+               sum(live.closing_cents) AS balance_cents, sum(granted.granted_cents) AS granted_cents, count(*) AS grants
         FROM live
         JOIN granted USING (grant_id)
+        JOIN catalog.currencies AS c ON c.currency = live.currency
         JOIN dim_accounts AS a ON a.account_id = live.account_id AND a.account_status = 'active'
         GROUP BY live.account_id
         HAVING sum(granted.granted_cents) > 0
@@ -86,8 +88,8 @@ def low_credit_alerts(con: duckdb.DuckDBPyConnection, day: date, rules: AlertRul
          rule.below_percent if rule.below_percent is not None else Decimal(-1)])
     return [Alert(
         account_id=r["account_id"], metric=None, kind="low_credit", threshold=None, period=period,
-        message=f"{r['account_id']} has {r['balance_cents'] / 100:.2f} {r['currency'].upper()} of prepaid credit left "
-                f"after {period} of {r['granted_cents'] / 100:.2f} granted",
+        message=f"{r['account_id']} has {amount_text(r['balance_cents'], r['exponent'])} {r['currency'].upper()} of "
+                f"prepaid credit left after {period} of {amount_text(r['granted_cents'], r['exponent'])} granted",
         evaluated_for=day,
         payload={"balance_cents": int(r["balance_cents"]), "granted_cents": int(r["granted_cents"]),
                  "currency": r["currency"], "grants": r["grants"], "below_cents": rule.below_cents,
@@ -187,16 +189,17 @@ def payment_failed_alerts(con: duckdb.DuckDBPyConnection, day: date, rules: Aler
     if not relation_exists(con, "publish", "invoice_payment_status"):
         return []
     rows = _rows(con, """
-        SELECT s.invoice_id, s.account_id, s.period, s.total_cents, p.currency, s.stripe_invoice_id,
-               s.failure_message, s.payment_event_at
+        SELECT s.invoice_id, s.account_id, s.period, s.total_cents, p.currency, c.minor_unit_exponent AS exponent,
+               s.stripe_invoice_id, s.failure_message, s.payment_event_at
         FROM publish.invoice_payment_status AS s
         JOIN publish.invoice_publications AS p USING (invoice_id)
+        JOIN catalog.currencies AS c ON c.currency = p.currency
         WHERE s.payment_status = 'payment_failed' AND s.payment_event_at < ?
         ORDER BY s.account_id, s.period""",
         [day + timedelta(days=1)])
     return [Alert(
         account_id=r["account_id"], metric=None, kind="payment_failed", threshold=None, period=r["period"],
-        message=f"Payment of {r['account_id']}'s invoice {r['invoice_id']} ({r['total_cents'] / 100:.2f} "
+        message=f"Payment of {r['account_id']}'s invoice {r['invoice_id']} ({amount_text(r['total_cents'], r['exponent'])} "
                 f"{r['currency'].upper()}) failed: {r['failure_message'] or 'no reason given'}",
         evaluated_for=day,
         payload={"invoice_id": r["invoice_id"], "total_cents": r["total_cents"], "currency": r["currency"],
