@@ -1,6 +1,7 @@
 """HTML from Jinja2 templates (autoescaped) and PDF from the same HTML with WeasyPrint."""
 
 import logging
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,7 +36,11 @@ def render_html(template: str, **context) -> str:
 
 
 def write_pdf(html: str, path: Path) -> None:
-    from weasyprint import HTML  # imports fonts and cairo-free layout machinery: only when a PDF is made
+    with warnings.catch_warnings():
+        # Without libharfbuzz-subset0 (not on a fresh Debian machine) WeasyPrint warns at import that a
+        # future version will need it; this one embeds whole fonts instead, and the PDF is the same.
+        warnings.filterwarnings("ignore", message="HarfBuzz-Subset will be required", category=DeprecationWarning)
+        from weasyprint import HTML  # imports fonts and layout machinery: only when a PDF is made
 
     # WeasyPrint logs every CSS property it does not support at WARNING; the report's CSS is ours.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
