@@ -31,7 +31,7 @@ test: install  ## the test suite
 	$(BIN)/python -m pytest -q -n 2
 
 dev: install  ## the Dagster UI on http://127.0.0.1:3000
-	$(BIN)/python -c "from billing_pipeline.defs.transform.project import prepare_manifest; prepare_manifest()"
+	$(BIN)/python -c "from billing_pipeline.lib.rating.project import prepare_manifest; prepare_manifest()"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 api: install  ## the quota API on http://127.0.0.1:8000, serving data/serving/quota_snapshot.parquet

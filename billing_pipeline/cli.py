@@ -6,7 +6,7 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.exchange.data_dir import DataDir
 
 
 def _today() -> date:
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{paths.root} has no landed usage: generating the sample first")
         generate(_parser().parse_args(["--data-dir", str(paths.root), "generate"]))
 
-    from billing_pipeline.defs.transform.project import prepare_manifest
+    from billing_pipeline.lib.rating.project import prepare_manifest
 
     prepare_manifest()  # Definitions need the dbt manifest; it is never parsed at import
     from billing_pipeline.definitions import defs as load_defs
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _rate(paths: DataDir, defs, instance, as_of: date) -> bool:
     """One rating run: every closed month is issued oldest first, the open month is rated as a draft."""
-    from billing_pipeline.defs.transform.runs import first_month_to_rate, rating_run
+    from billing_pipeline.lib.rating.runs import first_month_to_rate, rating_run
     from billing_pipeline.lib.warehouse import connect
 
     with connect(paths.warehouse, read_only=True) as con:
@@ -130,7 +130,7 @@ def _rate(paths: DataDir, defs, instance, as_of: date) -> bool:
 def _publish(paths: DataDir, defs, instance) -> bool:
     """Publish each issued period not yet fully published; with the local Stripe server the demo
     customers then pay; payment events are loaded last."""
-    from billing_pipeline.lib.publish.ledger import period_counts, periods_to_publish
+    from billing_pipeline.lib.publish.publications import period_counts, periods_to_publish
     from billing_pipeline.lib.warehouse import connect
 
     with connect(paths.warehouse, read_only=True) as con:

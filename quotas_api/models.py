@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from billing_pipeline.lib.quota_snapshot import ACCOUNT_STATUSES, ENFORCEMENTS, STATUSES
+from billing_pipeline.exchange.quota_snapshot import ACCOUNT_STATUSES, ENFORCEMENTS, STATUSES
 
 # Exact decimals travel as JSON numbers, never strings or floats.
 JsonNumber = Annotated[Decimal, WithJsonSchema({"type": "number"})]

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from billing_pipeline.lib.quota_snapshot import json_number
+from billing_pipeline.exchange.quota_snapshot import json_number
 from quotas_api.snapshot_index import QuotaFigures
 
 ZERO = Decimal(0)

@@ -4,8 +4,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from billing_pipeline.lib.data_dir import DataDir
-from billing_pipeline.lib.quota_snapshot import SNAPSHOT_FILENAME
+from billing_pipeline.exchange.data_dir import DataDir
+from billing_pipeline.exchange.quota_snapshot import SNAPSHOT_FILENAME
 
 API_KEYS_FILENAME = "api_keys.yaml"
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 import polars as pl
 import pyarrow as pa
 
-from billing_pipeline.lib.quota_snapshot import QuotaSnapshotFile, SnapshotError, as_of_text
+from billing_pipeline.exchange.quota_snapshot import QuotaSnapshotFile, SnapshotError, as_of_text
 
 FIGURE_COLUMNS = ("limit", "used", "enforcement", "account_status")
 # Python objects are made in slices of this many accounts, so that while a reload runs in its

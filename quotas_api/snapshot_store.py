@@ -18,7 +18,7 @@ import anyio
 import anyio.to_thread
 from polars.exceptions import PanicException
 
-from billing_pipeline.lib.quota_snapshot import SnapshotError, read_quota_snapshot
+from billing_pipeline.exchange.quota_snapshot import SnapshotError, read_quota_snapshot
 from quotas_api.metrics import ApiMetrics
 from quotas_api.snapshot_index import QuotaIndex, build_index
 

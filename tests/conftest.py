@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from billing_pipeline.lib.catalog import read_catalog, write_catalog
-from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.lib.ingest.catalog import read_catalog, write_catalog
+from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.warehouse import connect
 from billing_pipeline.sample.catalog_files import write_catalog_files
 from billing_pipeline.sample.usage_files import UsageSpec, write_usage_files
@@ -39,7 +39,7 @@ def data_dir(generated_sample: DataDir, tmp_path: Path) -> DataDir:
 
 def pytest_configure(config):
     # Definitions load the dbt manifest; prepare it once (lock-protected across xdist workers).
-    from billing_pipeline.defs.transform.project import prepare_manifest
+    from billing_pipeline.lib.rating.project import prepare_manifest
 
     prepare_manifest()
 

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from quotas_api.api_keys import add_key_to_file, key_entry, new_api_key
 from quotas_api.app import create_app
 from quotas_api.settings import Settings
-from billing_pipeline.lib.quota_snapshot import SNAPSHOT_FILENAME, read_quota_snapshot
+from billing_pipeline.exchange.quota_snapshot import SNAPSHOT_FILENAME, read_quota_snapshot
 from billing_pipeline.lib.warehouse import connect
 
 CLI = str(Path(sys.executable).parent / "billing-pipeline")

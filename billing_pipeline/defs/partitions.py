@@ -11,8 +11,3 @@ START_DATE = "2026-01-01"
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=START_DATE, end_offset=1)
 monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=START_DATE, end_offset=1)
-
-
-def period_of(partition_key: str) -> str:
-    """The billing period (YYYY-MM) of a monthly partition key (YYYY-MM-01)."""
-    return partition_key[:7]

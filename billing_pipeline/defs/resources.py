@@ -1,26 +1,16 @@
-"""Typed resources. Values come from EnvVar at run time, never from the environment at import."""
-
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Iterator
+"""Every resource of the pipeline, registered in this one place. Values come from EnvVar at run
+time, never from the environment at import."""
 
 import dagster as dg
-import duckdb
 
-from billing_pipeline.lib.data_dir import DataDir
-from billing_pipeline.lib.warehouse import connect
+from billing_pipeline.lib.ingest.settings import IngestSettings
+from billing_pipeline.lib.publish.stripe_resource import StripeResource
+from billing_pipeline.lib.rating.project import dbt_cli_resource
+from billing_pipeline.lib.warehouse import BillingData
 
-
-class BillingData(dg.ConfigurableResource):
-    """The data folder (BILLING_DATA_DIR) and the DuckDB warehouse inside it."""
-
-    data_dir: str
-
-    @property
-    def paths(self) -> DataDir:
-        return DataDir(Path(self.data_dir).resolve())
-
-    @contextmanager
-    def warehouse(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        with connect(self.paths.warehouse, read_only=read_only) as con:
-            yield con
+defs = dg.Definitions(resources={
+    "billing_data": BillingData(data_dir=dg.EnvVar("BILLING_DATA_DIR")),
+    "ingest_settings": IngestSettings(),
+    "stripe": StripeResource(),
+    "dbt": dbt_cli_resource(),
+})

@@ -4,7 +4,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import dagster as dg
 import duckdb
+
+from billing_pipeline.exchange.data_dir import DataDir
 
 
 @contextmanager
@@ -25,3 +28,18 @@ def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> b
     [(count,)] = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
                              [schema, name]).fetchall()
     return count > 0
+
+
+class BillingData(dg.ConfigurableResource):
+    """The data folder (BILLING_DATA_DIR) and the DuckDB warehouse inside it."""
+
+    data_dir: str
+
+    @property
+    def paths(self) -> DataDir:
+        return DataDir(Path(self.data_dir).resolve())
+
+    @contextmanager
+    def warehouse(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect(self.paths.warehouse, read_only=read_only) as con:
+            yield con

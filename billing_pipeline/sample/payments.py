@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import stripe
 
-from billing_pipeline.defs.publish.resource import StripeResource
-from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.lib.publish.stripe_resource import StripeResource
+from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.publish.keys import idempotency_key
 from billing_pipeline.lib.warehouse import connect
 from billing_pipeline.stripe_local import LocalStripeControls

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from billing_pipeline.lib.quota_snapshot import json_number
+from billing_pipeline.exchange.quota_snapshot import json_number
 from quotas_api.api_keys import ApiKey
 from quotas_api.auth import authenticate
 from quotas_api.errors import JSON, ApiError

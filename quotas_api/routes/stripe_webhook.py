@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from quotas_api import stripe_inbox
+from billing_pipeline.exchange import stripe_inbox
 from quotas_api.errors import error_response
 from quotas_api.services import services
 

@@ -8,8 +8,8 @@ on the basic (api_calls: 1000 included, limit 5000) and growth (seats: 2 include
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from billing_pipeline.lib.data_dir import DataDir
-from billing_pipeline.lib.publication_ledger import ensure_publication_ledger
+from billing_pipeline.exchange.data_dir import DataDir
+from billing_pipeline.lib.publish.schema import ensure_publish_schema
 from billing_pipeline.lib.warehouse import connect
 from tests.dbt.rating_warehouse import Event, RatingWorld
 
@@ -86,7 +86,7 @@ def _publish_with_payment_events(paths: DataDir) -> None:
     failed on 03-05 and then went through on 03-06, tiny's went through."""
     at = lambda day, hour=9: datetime(2026, 3, day, hour, tzinfo=timezone.utc)  # noqa: E731
     with connect(paths.warehouse) as con:
-        ensure_publication_ledger(con)
+        ensure_publish_schema(con)
         for account in ("steady", "spiky", "tiny"):
             con.execute("""INSERT INTO publish.invoice_publications (invoice_id, account_id, period, currency, total_cents,
                            content_hash, status, stripe_invoice_id, attempts, updated_at, finalized_at)

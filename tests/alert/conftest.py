@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.exchange.data_dir import DataDir
 from tests.alert.alert_world import build_alert_world
 
 

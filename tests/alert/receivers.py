@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from billing_pipeline.lib.alerts.signature import HEADER, verify_signature
+from billing_pipeline.lib.alert.signature import HEADER, verify_signature
 
 
 def free_port() -> int:

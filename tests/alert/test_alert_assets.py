@@ -7,8 +7,8 @@ import dagster as dg
 
 from billing_pipeline.defs.alert.assets import usage_alerts
 from billing_pipeline.defs.alert.sensors import alerts_request
-from billing_pipeline.defs.resources import BillingData
-from billing_pipeline.defs.transform.assets import rating_run_config
+from billing_pipeline.lib.warehouse import BillingData
+from billing_pipeline.defs.rating.assets import rating_run_config
 from billing_pipeline.definitions import defs
 from tests.alert.alert_world import AS_OF
 from tests.alert.receivers import free_port

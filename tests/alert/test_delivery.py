@@ -9,8 +9,8 @@ import pytest
 import yaml
 from aiosmtpd.controller import Controller
 
-from billing_pipeline.lib.alerts.config import AlertRules, load_rules, load_sinks
-from billing_pipeline.lib.alerts.run import run_alerts
+from billing_pipeline.lib.alert.config import AlertRules, load_rules, load_sinks
+from billing_pipeline.lib.alert.run import run_alerts
 from billing_pipeline.lib.warehouse import connect
 from tests.alert.alert_world import AS_OF
 from tests.alert.receivers import WebhookReceiver, free_port

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing_pipeline.lib.alerts.config import AlertRules
-from billing_pipeline.lib.alerts.detect import detect
+from billing_pipeline.lib.alert.config import AlertRules
+from billing_pipeline.lib.alert.detect import detect
 from billing_pipeline.lib.warehouse import connect
 from tests.alert.alert_world import AS_OF
 

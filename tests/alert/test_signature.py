@@ -1,4 +1,4 @@
-from billing_pipeline.lib.alerts.signature import sign, verify_signature
+from billing_pipeline.lib.alert.signature import sign, verify_signature
 
 BODY = b'{"alert_key":"abc","kind":"quota"}'
 

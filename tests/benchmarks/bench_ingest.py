@@ -29,8 +29,8 @@ from pathlib import Path
 
 import duckdb
 
-from billing_pipeline.lib.catalog import read_catalog, write_catalog
-from billing_pipeline.lib.ingest import ingest_day
+from billing_pipeline.lib.ingest.catalog import read_catalog, write_catalog
+from billing_pipeline.lib.ingest.usage_events import ingest_day
 from billing_pipeline.lib.warehouse import connect
 from billing_pipeline.sample.catalog_files import write_catalog_files
 from billing_pipeline.sample.usage_files import UsageSpec, write_usage_files
@@ -137,7 +137,7 @@ def floor_write(con: duckdb.DuckDBPyConnection, paths: list[Path], into: str, ro
 def peak_rss_of_ingest(root: Path) -> float:
     # VmHWM, not ru_maxrss: Linux carries the parent's RSS at fork into the child's ru_maxrss.
     code = (f"from pathlib import Path; from datetime import date; "
-            f"from billing_pipeline.lib.ingest import ingest_day; from billing_pipeline.lib.warehouse import connect\n"
+            f"from billing_pipeline.lib.ingest.usage_events import ingest_day; from billing_pipeline.lib.warehouse import connect\n"
             f"with connect(Path('{root}/peak.duckdb')) as con:\n"
             f"    con.execute(\"ATTACH '{root}/w.duckdb' AS src (READ_ONLY)\"); con.execute('CREATE SCHEMA catalog')\n"
             f"    con.execute('CREATE TABLE catalog.accounts AS FROM src.catalog.accounts'); con.execute('CREATE TABLE catalog.metrics AS FROM src.catalog.metrics')\n"

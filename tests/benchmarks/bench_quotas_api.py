@@ -38,7 +38,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "quotas_api"))
 
-from billing_pipeline.lib.quota_snapshot import SNAPSHOT_FILENAME, as_of_text, write_quota_snapshot  # noqa: E402
+from billing_pipeline.exchange.quota_snapshot import SNAPSHOT_FILENAME, as_of_text, write_quota_snapshot  # noqa: E402
 from quota_rows import METRICS, synthetic_quota_rows  # noqa: E402
 from quotas_api.api_keys import add_key_to_file, key_entry  # noqa: E402
 from uvicorn_process import Server, uvicorn_server  # noqa: E402

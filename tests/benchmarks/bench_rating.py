@@ -37,12 +37,12 @@ from pathlib import Path
 
 import yaml
 
-from billing_pipeline.defs.resources import BillingData
-from billing_pipeline.defs.transform.assets import dbt_build_args, dbt_target_path
-from billing_pipeline.defs.transform.project import DBT_PROJECT_DIR, prepare_manifest
-from billing_pipeline.defs.transform.window import RatingWindow
-from billing_pipeline.lib.catalog import read_catalog, write_catalog
-from billing_pipeline.lib.ingest import ensure_schema
+from billing_pipeline.lib.warehouse import BillingData
+from billing_pipeline.defs.rating.assets import dbt_build_args, dbt_target_path
+from billing_pipeline.lib.rating.project import DBT_PROJECT_DIR, prepare_manifest
+from billing_pipeline.lib.rating.window import RatingWindow
+from billing_pipeline.lib.ingest.catalog import read_catalog, write_catalog
+from billing_pipeline.lib.ingest.usage_events import ensure_schema
 from billing_pipeline.lib.warehouse import connect
 from billing_pipeline.sample.catalog_files import PLANS_YAML
 

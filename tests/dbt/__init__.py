@@ -7,6 +7,6 @@ with warnings.catch_warnings():
     import dagster_dbt  # noqa: F401
 
 # The rating assets read dbt's manifest when imported; make sure it describes the project.
-from billing_pipeline.defs.transform.project import prepare_manifest  # noqa: E402
+from billing_pipeline.lib.rating.project import prepare_manifest  # noqa: E402
 
 prepare_manifest()

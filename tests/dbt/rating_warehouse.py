@@ -4,7 +4,7 @@ Dagster asset passes (the window in dbt's environment).
 
 dbt runs in-process with the manifest parsed once per test process: the same SQL and tests as a
 `dbt build` subprocess, without paying dbt's import and parse on every call (the Dagster path,
-subprocess and all, has its own tests in tests/transform). DuckDB then shares one database
+subprocess and all, has its own tests in tests/rating). DuckDB then shares one database
 instance between dbt and the test, so the test opens the warehouse read-write like dbt does.
 """
 
@@ -19,14 +19,15 @@ from typing import Any
 
 import yaml
 
-from billing_pipeline.defs.resources import BillingData
-from billing_pipeline.defs.transform.assets import dbt_build_args
-from billing_pipeline.defs.transform.environment import scoped_environment
-from billing_pipeline.defs.transform.project import dbt_project
-from billing_pipeline.defs.transform.window import RatingWindow, next_month
-from billing_pipeline.lib.catalog import read_catalog, write_catalog
-from billing_pipeline.lib.data_dir import DataDir
-from billing_pipeline.lib.ingest import ensure_schema
+from billing_pipeline.lib.warehouse import BillingData
+from billing_pipeline.defs.rating.assets import dbt_build_args
+from billing_pipeline.lib.rating.environment import scoped_environment
+from billing_pipeline.lib.rating.project import dbt_project
+from billing_pipeline.lib.periods import next_month
+from billing_pipeline.lib.rating.window import RatingWindow
+from billing_pipeline.lib.ingest.catalog import read_catalog, write_catalog
+from billing_pipeline.exchange.data_dir import DataDir
+from billing_pipeline.lib.ingest.usage_events import ensure_schema
 from billing_pipeline.lib.warehouse import connect
 
 # basic: 1.00 a day in a 31-day month; growth: 2.00 a day, 10 trial days, 100.00 minimum.

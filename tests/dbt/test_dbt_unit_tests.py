@@ -6,7 +6,7 @@ import json
 from datetime import date
 
 from tests.dbt.rating_warehouse import RatingWorld, run_dbt
-from billing_pipeline.defs.transform.window import RatingWindow
+from billing_pipeline.lib.rating.window import RatingWindow
 
 
 def test_every_dbt_unit_test_of_the_pricing_models_passes(tmp_path):

@@ -15,12 +15,12 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
-from billing_pipeline.defs.resources import BillingData
-from billing_pipeline.defs.transform.assets import dbt_build_args
-from billing_pipeline.defs.transform.window import RatingWindow
-from billing_pipeline.lib.catalog import read_catalog, write_catalog
-from billing_pipeline.lib.data_dir import DataDir
-from billing_pipeline.lib.ingest import ensure_schema, ingest_day
+from billing_pipeline.lib.warehouse import BillingData
+from billing_pipeline.defs.rating.assets import dbt_build_args
+from billing_pipeline.lib.rating.window import RatingWindow
+from billing_pipeline.lib.ingest.catalog import read_catalog, write_catalog
+from billing_pipeline.exchange.data_dir import DataDir
+from billing_pipeline.lib.ingest.usage_events import ensure_schema, ingest_day
 from billing_pipeline.lib.warehouse import connect
 from billing_pipeline.sample.catalog_files import write_catalog_files
 from billing_pipeline.sample.usage_files import UsageSpec, write_usage_files

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from billing_pipeline.defs.transform.window import RatingWindow
+from billing_pipeline.lib.rating.window import RatingWindow
 from tests.dbt import rating_warehouse
 from tests.dbt.rating_warehouse import Event, RatingWorld, january_world, run_dbt
 

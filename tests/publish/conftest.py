@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import stripe
 
-from billing_pipeline.defs.publish.resource import StripeResource
-from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.lib.publish.stripe_resource import StripeResource
+from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.stripe_local import LocalStripeControls, serve
 from tests.publish.issued_world import copy_of, issued_template_for
 from tests.publish.runs import NO_KEY_VARIABLE

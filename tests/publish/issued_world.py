@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from billing_pipeline.lib.catalog import read_catalog, write_catalog
-from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.lib.ingest.catalog import read_catalog, write_catalog
+from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.warehouse import connect
 from tests.dbt.rating_warehouse import january_world
 
@@ -29,8 +29,8 @@ PUBLISHED = {invoice_id: total for invoice_id, total in TOTALS.items() if total}
 
 REPO = Path(__file__).resolve().parents[2]
 INPUTS = ["dbt_project/models", "dbt_project/macros", "dbt_project/tests", "dbt_project/dbt_project.yml",
-          "tests/dbt/rating_warehouse.py", "billing_pipeline/lib/catalog.py", "billing_pipeline/lib/ingest.py",
-          "billing_pipeline/defs/transform", __file__]
+          "tests/dbt/rating_warehouse.py", "billing_pipeline/lib/ingest", "billing_pipeline/lib/rating",
+          "billing_pipeline/defs/rating", __file__]
 
 
 def inputs_digest() -> str:

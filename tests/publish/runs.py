@@ -4,9 +4,9 @@ import dagster as dg
 
 from billing_pipeline.defs.publish.invoices import publish_job, stripe_amounts_match_invoices, stripe_invoices
 from billing_pipeline.defs.publish.payments import stripe_events_job, stripe_payment_events
-from billing_pipeline.defs.publish.resource import StripeResource
-from billing_pipeline.defs.resources import BillingData
-from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.lib.publish.stripe_resource import StripeResource
+from billing_pipeline.lib.warehouse import BillingData
+from billing_pipeline.exchange.data_dir import DataDir
 from tests.publish.issued_world import PARTITION
 
 # Never set: these runs must not pick up a real key from the environment.

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import pytest
 import stripe
 
-from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.publish.publisher import STEPS, publish_period
 from billing_pipeline.lib.warehouse import connect
 from billing_pipeline.stripe_local import LocalStripeControls

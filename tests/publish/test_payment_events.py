@@ -3,8 +3,8 @@
 import pytest
 import stripe
 
-from billing_pipeline.defs.publish.resource import StripeResource
-from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.lib.publish.stripe_resource import StripeResource
+from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.warehouse import connect
 from billing_pipeline.sample.payments import is_declined, pay_demo_invoices
 from tests.publish.issued_world import PUBLISHED

@@ -5,8 +5,8 @@ import pytest
 import stripe
 
 from billing_pipeline.defs.publish.invoices import CHECK_NAME
-from billing_pipeline.defs.publish.resource import StripeResource
-from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.lib.publish.stripe_resource import StripeResource
+from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.warehouse import connect
 from tests.publish.issued_world import PUBLISHED, TOTALS, line_counts, set_stripe_customer_id
 from tests.publish.runs import NO_KEY_VARIABLE, run_publish
@@ -138,7 +138,7 @@ def test_without_an_api_key_the_run_publishes_to_a_local_server_it_starts_on_the
 
 
 def test_the_periods_left_to_publish_are_the_issued_ones_not_settled_in_the_ledger(paths, local_stripe):
-    from billing_pipeline.lib.publish.ledger import period_counts, periods_to_publish
+    from billing_pipeline.lib.publish.publications import period_counts, periods_to_publish
 
     with connect(paths.warehouse, read_only=True) as con:
         assert periods_to_publish(con) == ["2026-01"]

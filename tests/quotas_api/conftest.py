@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from billing_pipeline.lib.quota_snapshot import SNAPSHOT_FILENAME
+from billing_pipeline.exchange.quota_snapshot import SNAPSHOT_FILENAME
 from quotas_api.app import create_app
 from quotas_api.settings import API_KEYS_FILENAME, Settings
 from sample_service import write_sample_service

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from billing_pipeline.lib.quota_snapshot import SNAPSHOT_SCHEMA
+from billing_pipeline.exchange.quota_snapshot import SNAPSHOT_SCHEMA
 
 METRICS = (
     "api_calls",

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from billing_pipeline.lib.quota_snapshot import write_quota_snapshot
+from billing_pipeline.exchange.quota_snapshot import write_quota_snapshot
 from quota_rows import frame_of, quota_row
 from quotas_api.api_keys import add_key_to_file, key_entry
 from quotas_api.settings import API_KEYS_FILENAME

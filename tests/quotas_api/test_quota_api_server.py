@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import polars as pl
 
-from billing_pipeline.lib.quota_snapshot import as_of_text, write_quota_snapshot
+from billing_pipeline.exchange.quota_snapshot import as_of_text, write_quota_snapshot
 from quota_rows import synthetic_quota_rows
 from sample_service import ACME_KEY, SERVICE_KEY, bearer, write_sample_service
 from uvicorn_process import uvicorn_server

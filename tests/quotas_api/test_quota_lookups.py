@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from starlette.testclient import TestClient
 
-from billing_pipeline.lib.quota_snapshot import as_of_text
+from billing_pipeline.exchange.quota_snapshot import as_of_text
 from sample_service import SERVICE_KEY, bearer
 
 SERVICE = bearer(SERVICE_KEY)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing_pipeline.lib.quota_snapshot import (
+from billing_pipeline.exchange.quota_snapshot import (
     SNAPSHOT_FILENAME,
     SnapshotError,
     json_number,

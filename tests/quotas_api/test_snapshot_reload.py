@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from starlette.testclient import TestClient
 
-from billing_pipeline.lib.quota_snapshot import as_of_text, write_quota_snapshot
+from billing_pipeline.exchange.quota_snapshot import as_of_text, write_quota_snapshot
 from quota_rows import frame_of, quota_row
 from quotas_api.app import create_app
 from quotas_api.settings import Settings

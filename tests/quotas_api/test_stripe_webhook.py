@@ -50,7 +50,7 @@ def test_a_verified_event_lands_in_the_inbox_once_and_a_replay_is_acknowledged_w
 
 
 def test_an_event_already_loaded_by_the_pipeline_is_not_landed_again(webhook_client, inbox):
-    from quotas_api.stripe_inbox import mark_processed, pending
+    from billing_pipeline.exchange.stripe_inbox import mark_processed, pending
 
     post(webhook_client, event_payload())
     [landed] = pending(inbox)

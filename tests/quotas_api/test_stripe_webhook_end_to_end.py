@@ -46,7 +46,7 @@ def wait_for(condition, timeout: float = 15.0):
 
 
 def test_signed_webhooks_reach_the_ledger_through_the_inbox_once_each(request, tmp_path_factory, tmp_path: Path):
-    from billing_pipeline.defs.publish.resource import StripeResource
+    from billing_pipeline.lib.publish.stripe_resource import StripeResource
 
     paths = copy_of(issued_template_for(request.config, tmp_path_factory), tmp_path / "data")
     write_sample_service(tmp_path / "service", datetime.now(UTC))

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from billing_pipeline.lib.data_dir import DataDir
+from billing_pipeline.exchange.data_dir import DataDir
 from tests.report.report_world import shared_world
 
 

@@ -14,8 +14,8 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from billing_pipeline.lib.data_dir import DataDir
-from billing_pipeline.lib.publication_ledger import ensure_publication_ledger
+from billing_pipeline.exchange.data_dir import DataDir
+from billing_pipeline.lib.publish.schema import ensure_publish_schema
 from billing_pipeline.lib.warehouse import connect
 from tests.dbt.rating_warehouse import Event, january_world
 
@@ -47,7 +47,7 @@ def _build(root: Path) -> None:
     run = world.rate(date(2026, 1, 1), AS_OF, date(2026, 2, 1))
     assert run.success, run.with_status("fail", "error")
     with connect(world.paths.warehouse) as con:
-        ensure_publication_ledger(con)
+        ensure_publish_schema(con)
         for invoice_id, status, stripe_invoice, event in PUBLISHED:
             account, total = con.execute("SELECT account_id, total_cents FROM fct_issued_invoices WHERE invoice_id = ?",
                                          [invoice_id]).fetchone()

@@ -6,7 +6,7 @@ import pytest
 from billing_pipeline.defs.partitions import monthly_partitions
 from billing_pipeline.defs.report.finance_report import (
     finance_report, journal_sums_to_invoices, report_job, report_totals_match_invoices)
-from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.lib.warehouse import BillingData
 from tests.report.report_world import private_copy
 
 

@@ -9,10 +9,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from billing_pipeline.lib.data_dir import DataDir
-from billing_pipeline.lib.reports.pack import CHARTS, write_period_reports
+from billing_pipeline.exchange.data_dir import DataDir
+from billing_pipeline.lib.report.pack import CHARTS, write_period_reports
 from billing_pipeline.lib.publish.issued import PeriodNotIssued
-from billing_pipeline.lib.reports.verify import journal_problems, report_total_problems
+from billing_pipeline.lib.report.verify import journal_problems, report_total_problems
 from billing_pipeline.lib.warehouse import connect
 from tests.report.report_world import FEBRUARY, JANUARY
 

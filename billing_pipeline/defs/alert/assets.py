@@ -8,10 +8,10 @@ import dagster as dg
 import polars as pl
 
 from billing_pipeline.defs.partitions import daily_partitions
-from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.lib import markdown
-from billing_pipeline.lib.alerts.config import KINDS, load_rules, load_sinks
-from billing_pipeline.lib.alerts.run import AlertRun, run_alerts
+from billing_pipeline.lib.alert.config import KINDS, load_rules, load_sinks
+from billing_pipeline.lib.alert.run import AlertRun, run_alerts
 
 DELIVERED_CHECK = "alerts_delivered"
 

@@ -9,9 +9,9 @@ import dagster as dg
 
 from billing_pipeline.defs.alert.assets import usage_alerts_job
 from billing_pipeline.defs.partitions import daily_partitions
-from billing_pipeline.defs.transform.assets import RATING_OP
-from billing_pipeline.defs.transform.schedules import rating_job
-from billing_pipeline.defs.transform.window import today_utc
+from billing_pipeline.defs.rating.assets import RATING_OP
+from billing_pipeline.defs.rating.schedules import rating_job
+from billing_pipeline.lib.rating.window import today_utc
 
 
 def alerts_request(rating_run: dg.DagsterRun) -> dg.RunRequest | dg.SkipReason:

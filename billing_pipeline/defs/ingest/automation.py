@@ -5,7 +5,7 @@ import json
 import dagster as dg
 
 from billing_pipeline.defs.partitions import daily_partitions
-from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.lib.warehouse import BillingData
 
 ingest_job = dg.define_asset_job(
     "ingest_job",

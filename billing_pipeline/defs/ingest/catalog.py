@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.lib import markdown
-from billing_pipeline.lib.catalog import CatalogError, read_catalog, write_catalog
+from billing_pipeline.lib.ingest.catalog import CatalogError, read_catalog, write_catalog
 
 CATALOG_TABLES = {
     "catalog_plans": ("plans.yaml", ["currencies", "metrics", "plans", "plan_charges", "plan_tiers"]),

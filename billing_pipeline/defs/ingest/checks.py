@@ -7,9 +7,9 @@ import dagster as dg
 import polars as pl
 
 from billing_pipeline.defs.ingest.raw_usage_events import raw_usage_events
-from billing_pipeline.defs.ingest.settings import IngestSettings
+from billing_pipeline.lib.ingest.settings import IngestSettings
 from billing_pipeline.defs.partitions import daily_partitions
-from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.lib import markdown
 
 
@@ -37,7 +37,7 @@ def every_line_accounted_for(context: dg.AssetCheckExecutionContext, billing_dat
                 description="Great Expectations suite on the day's loaded rows: ids present and unique, known accounts "
                             "and metrics, quantity in range, no usage dated after the landing day.")
 def loaded_rows_meet_expectations(context: dg.AssetCheckExecutionContext, billing_data: BillingData) -> dg.AssetCheckResult:
-    from billing_pipeline.lib.expectations import validate_loaded_day
+    from billing_pipeline.lib.ingest.expectations import validate_loaded_day
 
     day = _day(context)
     with billing_data.warehouse(read_only=True) as con:

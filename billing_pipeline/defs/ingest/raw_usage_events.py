@@ -5,9 +5,9 @@ from datetime import date
 import dagster as dg
 
 from billing_pipeline.defs.partitions import daily_partitions
-from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.lib import markdown
-from billing_pipeline.lib.ingest import ingest_day
+from billing_pipeline.lib.ingest.usage_events import ingest_day
 
 
 @dg.asset(

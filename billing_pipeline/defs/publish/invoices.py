@@ -8,11 +8,12 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from billing_pipeline.defs.partitions import monthly_partitions, period_of
-from billing_pipeline.defs.publish.resource import StripeResource
-from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.defs.partitions import monthly_partitions
+from billing_pipeline.lib.periods import period_of
+from billing_pipeline.lib.publish.stripe_resource import StripeResource
+from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.lib import markdown
-from billing_pipeline.lib.publish import ledger
+from billing_pipeline.lib.publish import publications
 from billing_pipeline.lib.publish.issued import PeriodNotIssued
 from billing_pipeline.lib.publish.publisher import publish_period
 from billing_pipeline.lib.publish.reconcile import check_amounts
@@ -59,7 +60,7 @@ def stripe_invoices(context: dg.AssetExecutionContext, config: PublishConfig, bi
             outcome = publish_period(con, session.client, period, config.zero_total)  # type: ignore[arg-type]
         except PeriodNotIssued as refused:
             raise dg.Failure(description=str(refused)) from None
-        rows = ledger.period_rows(con, period)
+        rows = publications.period_rows(con, period)
     metadata = _ledger_metadata(rows, session.mode)
     context.log.info(f"{period}: {outcome.count('finalized')} finalized, {outcome.count('skipped_zero')} skipped "
                      f"(zero total), {len(outcome.failed)} failed, on {session.mode} Stripe")

@@ -8,11 +8,11 @@ is recorded all the same. A sensor runs it whenever the inbox holds files.
 import dagster as dg
 import polars as pl
 
-from billing_pipeline.defs.publish.resource import StripeResource
-from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.lib.publish.stripe_resource import StripeResource
+from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.lib import markdown
 from billing_pipeline.lib.publish.stripe_events import EventLoad, load_inbox, load_listed
-from quotas_api import stripe_inbox
+from billing_pipeline.exchange import stripe_inbox
 
 
 @dg.asset(

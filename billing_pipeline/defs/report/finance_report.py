@@ -10,13 +10,14 @@ from typing import Callable
 import dagster as dg
 import duckdb
 
-from billing_pipeline.defs.partitions import monthly_partitions, period_of
-from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.defs.partitions import monthly_partitions
+from billing_pipeline.lib.periods import period_of
+from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.lib import markdown
-from billing_pipeline.lib.reports.money import money_text
-from billing_pipeline.lib.reports.pack import PACK_HTML, PACK_PDF, PeriodReport, write_period_reports
+from billing_pipeline.lib.money import money_text
+from billing_pipeline.lib.report.pack import PACK_HTML, PACK_PDF, PeriodReport, write_period_reports
 from billing_pipeline.lib.publish.issued import PeriodNotIssued
-from billing_pipeline.lib.reports.verify import journal_problems, report_total_problems
+from billing_pipeline.lib.report.verify import journal_problems, report_total_problems
 
 PUBLISHER = dg.AssetKey("stripe_invoices")
 UPSTREAM = [dg.AssetKey(name) for name in (

@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 import dagster as dg
 import polars as pl
 
-from billing_pipeline.defs.resources import BillingData
+from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.lib import markdown
-from billing_pipeline.lib.quota_snapshot import SNAPSHOT_SCHEMA, write_quota_snapshot
+from billing_pipeline.exchange.quota_snapshot import SNAPSHOT_SCHEMA, write_quota_snapshot
 
 
 @dg.asset(

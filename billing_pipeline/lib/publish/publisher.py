@@ -14,8 +14,8 @@ from typing import Literal
 import duckdb
 import stripe
 
-from billing_pipeline.lib.publication_ledger import ensure_publication_ledger
-from billing_pipeline.lib.publish import ledger
+from billing_pipeline.lib.publish.schema import ensure_publish_schema
+from billing_pipeline.lib.publish import publications
 from billing_pipeline.lib.publish.customers import Account, CustomerDirectory, PublishRefused, load_accounts
 from billing_pipeline.lib.publish.issued import (IssuedInvoice, PeriodNotIssued, is_issued, load_issued_invoices,
                                                  unix_start_of)
@@ -49,7 +49,7 @@ def publish_period(con: duckdb.DuckDBPyConnection, client: stripe.StripeClient, 
     """Publish every issued invoice of `period`; a failed invoice is recorded and the rest go on."""
     if zero_total not in ZERO_TOTAL_POLICIES:
         raise ValueError(f"zero_total must be one of {ZERO_TOTAL_POLICIES}, got {zero_total!r}")
-    ensure_publication_ledger(con)
+    ensure_publish_schema(con)
     if not is_issued(con, period):
         raise PeriodNotIssued(f"{period} is not in fct_issued_periods: it has not been closed with every blocking "
                               "check passing, so nothing of it may be published")
@@ -77,33 +77,33 @@ class _Run:
     hook: StepHook
 
     def publish(self, invoice: IssuedInvoice) -> tuple[str, str | None]:
-        known = ledger.publication(self.con, invoice.invoice_id)
+        known = publications.publication(self.con, invoice.invoice_id)
         if known and known.content_hash != invoice.content_hash:
             if known.status != "integrity_error":
-                ledger.mark_integrity_error(self.con, invoice, known.content_hash)
+                publications.mark_integrity_error(self.con, invoice, known.content_hash)
             return "integrity_error", "issued content changed after publication"
-        if known and known.status in ledger.SETTLED:
+        if known and known.status in publications.SETTLED:
             return known.status, None
         if invoice.total_cents == 0 and self.zero_total == "skip" and not (known and known.stripe_invoice_id):
-            ledger.start_attempt(self.con, invoice)
-            ledger.record(self.con, invoice.invoice_id, "skipped_zero")
+            publications.start_attempt(self.con, invoice)
+            publications.record(self.con, invoice.invoice_id, "skipped_zero")
             return "skipped_zero", None
-        ledger.start_attempt(self.con, invoice)
+        publications.start_attempt(self.con, invoice)
         try:
             self._publish(invoice, known)
         except (stripe.StripeError, PublishRefused) as error:
             message = _message(error)
-            ledger.record(self.con, invoice.invoice_id, "failed", last_error=message)
+            publications.record(self.con, invoice.invoice_id, "failed", last_error=message)
             return "failed", message
         return "finalized", None
 
     def _step_done(self, invoice: IssuedInvoice, step: str, status: str | None, **fields: object) -> None:
         self.hook(invoice.invoice_id, step, "sent")
         if status:
-            ledger.record(self.con, invoice.invoice_id, status, **fields)
+            publications.record(self.con, invoice.invoice_id, status, **fields)
         self.hook(invoice.invoice_id, step, "recorded")
 
-    def _publish(self, invoice: IssuedInvoice, known: ledger.Publication | None) -> None:
+    def _publish(self, invoice: IssuedInvoice, known: publications.Publication | None) -> None:
         customer_id = known.stripe_customer_id if known and known.stripe_customer_id else None
         if customer_id is None:
             customer_id = self.customers.customer_id(self._account(invoice.account_id))
@@ -115,9 +115,9 @@ class _Run:
                 draft.id, {"auto_advance": False},
                 {"idempotency_key": idempotency_key(invoice.invoice_id, "finalize", invoice.content_hash)})
             self.hook(invoice.invoice_id, "finalize", "sent")
-        ledger.record(self.con, invoice.invoice_id, "finalized", stripe_invoice_number=draft.number,
+        publications.record(self.con, invoice.invoice_id, "finalized", stripe_invoice_number=draft.number,
                       hosted_invoice_url=draft.hosted_invoice_url, amount_due_cents=draft.amount_due,
-                      finalized_at=ledger.now())
+                      finalized_at=publications.now())
         self.hook(invoice.invoice_id, "finalize", "recorded")
 
     def _account(self, account_id: str) -> Account:
@@ -136,7 +136,7 @@ class _Run:
                 raise PublishRefused(f"Stripe invoice {existing.id} for {invoice.invoice_id} carries other content "
                                      f"(hash {recorded_hash[:16]}); not touched")
             if not stripe_invoice_id:
-                ledger.record(self.con, invoice.invoice_id, "draft_created", stripe_invoice_id=existing.id)
+                publications.record(self.con, invoice.invoice_id, "draft_created", stripe_invoice_id=existing.id)
             return existing
         created = self.client.v1.invoices.create(
             {"customer": customer_id, "auto_advance": False, "pending_invoice_items_behavior": "exclude",
@@ -170,9 +170,9 @@ class _Run:
                      "metadata": {"invoice_id": invoice.invoice_id, "line_id": line.line_id}},
                     {"idempotency_key": idempotency_key(invoice.invoice_id, "item", invoice.content_hash, line.line_id)})
                 self.hook(invoice.invoice_id, "item", "sent")
-            ledger.record_item(self.con, invoice.invoice_id, line.line_id, item.id, line.amount_cents)
+            publications.record_item(self.con, invoice.invoice_id, line.line_id, item.id, line.amount_cents)
             self.hook(invoice.invoice_id, "item", "recorded")
-        ledger.record(self.con, invoice.invoice_id, "items_added")
+        publications.record(self.con, invoice.invoice_id, "items_added")
 
 
 def metadata_of(obj: stripe.StripeObject) -> dict[str, str]:

@@ -15,8 +15,8 @@ from typing import Any
 import duckdb
 import stripe
 
-from billing_pipeline.lib.publication_ledger import ensure_publication_ledger
-from quotas_api import stripe_inbox
+from billing_pipeline.lib.publish.schema import ensure_publish_schema
+from billing_pipeline.exchange import stripe_inbox
 
 PAYMENT_EVENT_TYPES = ("invoice.paid", "invoice.payment_failed", "invoice.voided")
 EVENTS_LIST_SOURCE = "events_list"
@@ -33,7 +33,7 @@ class EventLoad:
 
 
 def load_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, counts: EventLoad) -> None:
-    ensure_publication_ledger(con)
+    ensure_publish_schema(con)
     for path in stripe_inbox.pending(inbox):
         _record(con, json.loads(path.read_bytes()), counts)
         stripe_inbox.mark_processed(path)
@@ -42,7 +42,7 @@ def load_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, counts: EventLoad) -
 
 def load_listed(con: duckdb.DuckDBPyConnection, client: stripe.StripeClient, counts: EventLoad) -> None:
     """Events of the payment types created since the newest one seen by the previous load."""
-    ensure_publication_ledger(con)
+    ensure_publish_schema(con)
     cursor = next(iter(con.execute("SELECT last_created FROM publish.stripe_event_cursor WHERE source = ?",
                                    [EVENTS_LIST_SOURCE]).fetchall()), None)
     # gte, not gt: events created in the same second as the cursor may not all have been seen;

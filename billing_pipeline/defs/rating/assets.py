@@ -1,0 +1,114 @@
+"""The dbt rating models as Dagster assets: one monthly-partitioned `dbt build` per run.
+
+A run covers one month or, for a backfill, a range of months (single-run backfill policy); the
+window and the run's as_of date reach dbt in its environment (window.py). dbt tests become asset checks,
+blocking when their severity is error: a failure stops the period's close (the fct_issued_*
+ledger is skipped inside dbt) and everything downstream in Dagster.
+"""
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from pydantic import Field
+
+from billing_pipeline.defs.partitions import monthly_partitions
+from billing_pipeline.lib.warehouse import BillingData
+from billing_pipeline.lib.rating.environment import scoped_environment
+from billing_pipeline.lib.rating.project import dbt_project
+from billing_pipeline.lib.rating.summary import invoice_metadata, issued_metadata
+from billing_pipeline.lib.rating.window import DEFAULT_GRACE_DAYS, today_utc, window_for_partitions
+
+RATING_OP = "rating"
+
+# Metadata read from the warehouse after dbt ends (DuckDB allows one writer: dbt, while it runs).
+_SUMMARIES = {"fct_invoices": invoice_metadata, "fct_issued_periods": issued_metadata}
+
+
+class RatingConfig(dg.Config):
+    as_of: str = Field(default="", description="Business date (YYYY-MM-DD) deciding which months are closed; empty = today (UTC).")
+    grace_days: int = Field(default=DEFAULT_GRACE_DAYS, description="Days after a month ends before it closes, for late events.")
+
+    def as_of_date(self) -> date:
+        return date.fromisoformat(self.as_of) if self.as_of else today_utc()
+
+
+class RatingTranslator(DagsterDbtTranslator):
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "rating"
+
+
+# Several catalog tables come from one catalog asset (e.g. plans.yaml -> plans, charges, tiers).
+translator = RatingTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
+
+
+def rating_run_config(as_of: date, grace_days: int = DEFAULT_GRACE_DAYS) -> dict:
+    """Run config for a job holding the rating assets (schedules, CLI, tests)."""
+    return {"ops": {RATING_OP: {"config": {"as_of": as_of.isoformat(), "grace_days": grace_days}}}}
+
+
+def dbt_build_args(billing_data: BillingData) -> list[str]:
+    """The arguments of the rating `dbt build`; the window goes in its environment
+    (RatingWindow.dbt_env).
+
+    Only the warehouse path is a var: it is the same for every run on a warehouse, so dbt's partial
+    parse stays valid. Unit tests check the SQL, not the data: they run in CI (tests/dbt), not in
+    every build. Dagster reads node results from dbt's event stream, so the run skips dbt's JSON
+    artifacts (writing manifest.json alone costs about a second) and logs nodes, not every
+    statement, to its file; compiled SQL still lands in the target folder.
+    """
+    return ["build", "--vars", json.dumps({"warehouse_path": str(billing_data.paths.warehouse)}),
+            "--exclude-resource-type", "unit_test", "--no-write-json", "--log-level-file", "info"]
+
+
+def dbt_target_path(billing_data: BillingData) -> Path:
+    """dbt's target folder for a warehouse, kept from run to run: its partial_parse.msgpack lets the
+    next run skip parsing the project (dagster-dbt seeds a new folder with the prepared one)."""
+    return billing_data.paths.warehouse.parent / "dbt_target"
+
+
+def _summary_name(context: dg.AssetExecutionContext, output: dg.Output) -> str:
+    return context.asset_key_for_output(output.output_name).path[-1]
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    name=RATING_OP,
+    partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=translator,
+    pool="duckdb_warehouse",
+)
+def rating(context: dg.AssetExecutionContext, config: RatingConfig, dbt: DbtCliResource,
+           billing_data: BillingData) -> Iterator[Any]:
+    time_window = context.partition_time_window
+    window = window_for_partitions(time_window.start, time_window.end, config.as_of_date(), config.grace_days)
+    closing = ", ".join(m.strftime("%Y-%m") for m in window.closed_months) or "none"
+    context.log.info(f"rating {window.first_month:%Y-%m}..{window.end:%Y-%m} (end excluded) as of {window.as_of}; "
+                     f"closed months (issued unless already): {closing}")
+
+    with scoped_environment(window.dbt_env()):
+        invocation = dbt.cli(dbt_build_args(billing_data), context=context, raise_on_error=False,
+                             target_path=dbt_target_path(billing_data))
+    # Events stream live until the first output whose metadata needs the finished warehouse; from
+    # there on they wait for dbt to end, as outputs must be yielded in dependency order.
+    held_back: list[Any] = []
+    for event in invocation.stream():
+        if held_back or (isinstance(event, dg.Output) and _summary_name(context, event) in _SUMMARIES):
+            held_back.append(event)
+        else:
+            yield event
+    if held_back:
+        with billing_data.warehouse(read_only=True) as con:
+            for event in held_back:
+                name = _summary_name(context, event) if isinstance(event, dg.Output) else None
+                yield event.with_metadata({**event.metadata, **_SUMMARIES[name](con, window)}) if name in _SUMMARIES else event
+    if not invocation.is_successful():
+        raise dg.Failure(
+            description=f"dbt build failed for {window.first_month:%Y-%m}..{window.end:%Y-%m}: nothing was issued",
+            metadata={"dbt_errors": dg.MetadataValue.md(str(invocation.get_error()))},
+        )
