@@ -24,7 +24,8 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.installed
 
-demo: install  ## the whole pipeline on the bundled sample (generated when data/ is empty)
+demo: install  ## the whole pipeline on the bundled sample (generated first when data/ has no catalog)
+	@test -f $(BILLING_DATA_DIR)/catalog/plans.yaml || $(BIN)/billing-pipeline generate
 	$(BIN)/billing-pipeline run
 
 test: install  ## the test suite
@@ -42,4 +43,4 @@ bench: install  ## benchmarks (slow; not part of the tests)
 	@for bench in tests/benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
 
 clean-data:  ## forget generated data and the warehouse (the catalog is regenerated too)
-	rm -rf data/landing data/catalog data/warehouse data/reports data/serving data/alerts data/sample_manifest.json
+	find data -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

@@ -1,47 +1,12 @@
-"""`billing-pipeline`: the operator's commands, all running the same Dagster assets in-process."""
+"""`billing-pipeline run`: ingest, rate, publish, report and alert, through the Dagster assets in-process."""
 
 import argparse
 import os
 import sys
-from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import date
 
+from billing_pipeline.cli.common import data_dir, today
 from billing_pipeline.exchange.data_dir import DataDir
-
-
-def _today() -> date:
-    return datetime.now(timezone.utc).date()
-
-
-def _default_start(as_of: date) -> date:
-    """The first day of the month two months back: two closed months and the open one."""
-    month = as_of.month - 2
-    year = as_of.year + (month - 1) // 12
-    return date(year, (month - 1) % 12 + 1, 1)
-
-
-def _data_dir(args: argparse.Namespace) -> DataDir:
-    root = Path(args.data_dir or os.environ.get("BILLING_DATA_DIR", "data")).resolve()
-    # Dagster resources read it through EnvVar at run time; set it before Definitions load.
-    os.environ["BILLING_DATA_DIR"] = str(root)
-    return DataDir(root)
-
-
-def generate(args: argparse.Namespace) -> int:
-    from billing_pipeline.sample.catalog_files import write_catalog_files
-    from billing_pipeline.sample.usage_files import UsageSpec, write_usage_files
-
-    paths = _data_dir(args)
-    start = args.start or _default_start(_today())
-    days = args.days or max(1, (_today() - start).days)
-    accounts = write_catalog_files(paths.catalog, args.accounts, start, days, args.seed)
-    spec = UsageSpec(start=start, days=days, events_per_day=args.events_per_day, seed=args.seed,
-                     file_format=args.format, file_faults=not args.no_file_faults)
-    manifest = write_usage_files(paths.landing_usage, accounts, spec)
-    (paths.root / "sample_manifest.json").write_text(manifest.to_json())
-    print(f"generated {args.accounts} accounts, {days} days from {start}, {manifest.clean_events:,} events "
-          f"with {sum(manifest.faults.values()):,} injected line faults into {paths.root}")
-    return 0
 
 
 def _landed_days(paths: DataDir) -> list[str]:
@@ -77,10 +42,11 @@ def _execute(defs, instance, job_name: str, partition_key: str | None = None,
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = _data_dir(args)
-    if not _landed_days(paths) and not (paths.catalog / "plans.yaml").exists():
-        print(f"{paths.root} has no landed usage: generating the sample first")
-        generate(_parser().parse_args(["--data-dir", str(paths.root), "generate"]))
+    paths = data_dir(args)
+    if not (paths.catalog / "plans.yaml").is_file():
+        print(f"no catalog at {paths.catalog / 'plans.yaml'}: is {paths.root} the data folder? "
+              "(`billing-pipeline generate` writes a sample there)", file=sys.stderr)
+        return 2
 
     from billing_pipeline.lib.rating.project import prepare_manifest
 
@@ -98,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if failures:
         print(f"not rating: blocking ingestion checks failed for {', '.join(failures)}", file=sys.stderr)
         return 1
-    as_of = args.as_of or _today()
+    as_of = args.as_of or today()
     # A failed rating (a blocking check included) issues nothing, so nothing downstream runs on it.
     if not _rate(paths, defs, instance, as_of):
         return 1
@@ -191,59 +157,3 @@ def _print_totals(paths: DataDir) -> None:
         [(read, loaded, dups, quarantined)] = con.execute(
             "SELECT sum(lines_read), sum(loaded), sum(duplicates), sum(quarantined) FROM raw.ingest_accounting").fetchall()
     print(f"lines read {read:,} = loaded {loaded:,} + duplicates {dups:,} + quarantined {quarantined:,}")
-
-
-def quarantine(args: argparse.Namespace) -> int:
-    """What was set aside and why: the first thing to look at when a day's numbers look wrong."""
-    from billing_pipeline.lib.warehouse import connect
-
-    paths = _data_dir(args)
-    where, params = ("WHERE landing_date = ?", [args.day]) if args.day else ("", [])
-    with connect(paths.warehouse, read_only=True) as con:
-        rows = con.execute(f"SELECT reason, count(*) FROM raw.quarantine {where} GROUP BY ALL ORDER BY 2 DESC", params).fetchall()
-        examples = con.execute(f"""SELECT source_file, line_number, reason, detail FROM raw.quarantine {where}
-                                   ORDER BY landing_date, source_file, line_number LIMIT ?""", [*params, args.limit]).fetchall()
-    for reason, count in rows:
-        print(f"{count:>8,}  {reason}")
-    for source_file, line, reason, detail in examples:
-        print(f"{source_file}:{line if line is not None else '-'}  {reason}: {detail}")
-    return 0
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="billing-pipeline", description=__doc__)
-    parser.add_argument("--data-dir", help="data folder (default: $BILLING_DATA_DIR or ./data)")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    gen = commands.add_parser("generate", help="write a seeded sample catalog and landed usage files")
-    gen.add_argument("--data-dir", default=argparse.SUPPRESS)
-    gen.add_argument("--accounts", type=int, default=200)
-    gen.add_argument("--start", type=date.fromisoformat, help="first landing day (default: first of the month two months back)")
-    gen.add_argument("--days", type=int, help="number of landing days (default: up to yesterday)")
-    gen.add_argument("--events-per-day", type=int, default=2000)
-    gen.add_argument("--seed", type=int, default=7)
-    gen.add_argument("--format", choices=["ndjson", "parquet"], default="ndjson")
-    gen.add_argument("--no-file-faults", action="store_true", help="leave out the unreadable sample files")
-    gen.set_defaults(func=generate)
-
-    run_cmd = commands.add_parser("run", help="ingest every landed day, rate every closed month and the open one, "
-                                                  "publish issued months to Stripe, write reports, send alerts")
-    run_cmd.add_argument("--data-dir", default=argparse.SUPPRESS)
-    run_cmd.add_argument("--as-of", type=date.fromisoformat, help="the day that decides which months are closed (default: today, UTC)")
-    run_cmd.set_defaults(func=run)
-
-    quar = commands.add_parser("quarantine", help="summarise quarantined lines and files")
-    quar.add_argument("--data-dir", default=argparse.SUPPRESS)
-    quar.add_argument("--day", type=date.fromisoformat)
-    quar.add_argument("--limit", type=int, default=20)
-    quar.set_defaults(func=quarantine)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
