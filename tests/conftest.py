@@ -1,6 +1,7 @@
 """Shared fixtures: small generated data folders and a warehouse with the catalog loaded."""
 
 import json
+import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -38,6 +39,8 @@ def data_dir(generated_sample: DataDir, tmp_path: Path) -> DataDir:
 
 
 def pytest_configure(config):
+    # The partitions start where a data folder's billing starts; the tests' worlds start in January 2026.
+    os.environ.setdefault("BILLING_START_DATE", "2026-01-01")
     # Definitions load the dbt manifest; prepare it once (lock-protected across xdist workers).
     from billing_pipeline.lib.rating.project import prepare_manifest
 

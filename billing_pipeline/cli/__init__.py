@@ -9,32 +9,65 @@ from billing_pipeline.cli.quarantine import quarantine
 from billing_pipeline.cli.run import run
 
 
+def day(text: str) -> date:
+    """A YYYY-MM-DD day, with an error that names the expected form."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: expected YYYY-MM-DD, e.g. 2026-10-31") from None
+
+
+def count(text: str) -> int:
+    """A whole number >= 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return int(text)
+
+
+def _data_dir_option(parser: argparse.ArgumentParser, default=None) -> None:
+    parser.add_argument("--data-dir", default=default, metavar="DIR",
+                        help="the data folder: catalog/, landing/, warehouse/... (default: $BILLING_DATA_DIR, else ./data)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="billing-pipeline", description=__doc__)
-    parser.add_argument("--data-dir", help="data folder (default: $BILLING_DATA_DIR or ./data)")
-    commands = parser.add_subparsers(dest="command", required=True)
+    _data_dir_option(parser)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    gen = commands.add_parser("generate", help="write a seeded sample catalog and landed usage files")
-    gen.add_argument("--data-dir", default=argparse.SUPPRESS)
-    gen.add_argument("--accounts", type=int, default=200)
-    gen.add_argument("--start", type=date.fromisoformat, help="first landing day (default: first of the month two months back)")
-    gen.add_argument("--days", type=int, help="number of landing days (default: up to yesterday)")
-    gen.add_argument("--events-per-day", type=int, default=2000)
-    gen.add_argument("--seed", type=int, default=7)
-    gen.add_argument("--format", choices=["ndjson", "parquet"], default="ndjson")
+    gen = commands.add_parser("generate", help="write a seeded sample catalog and landed usage files",
+                              description="Write a seeded sample into the data folder: the catalog (every pricing model, "
+                                          "trials, credits, overrides) and landed usage with every fault kind.")
+    _data_dir_option(gen, argparse.SUPPRESS)
+    gen.add_argument("--accounts", type=count, default=200, metavar="N", help="number of accounts (default: 200)")
+    gen.add_argument("--start", type=day, metavar="YYYY-MM-DD",
+                     help="first landing day (default: the first day of the month two months back)")
+    gen.add_argument("--days", type=count, metavar="N", help="number of landing days (default: up to yesterday)")
+    gen.add_argument("--events-per-day", type=count, default=2000, metavar="N",
+                     help="usage events per landing day before faults are added (default: 2000)")
+    gen.add_argument("--seed", type=int, default=7, metavar="N",
+                     help="random seed: the same seed writes the same files byte for byte (default: 7)")
+    gen.add_argument("--format", choices=["ndjson", "parquet"], default="ndjson",
+                     help="file format of the landed usage (default: ndjson)")
     gen.add_argument("--no-file-faults", action="store_true", help="leave out the unreadable sample files")
     gen.set_defaults(func=generate)
 
-    run_cmd = commands.add_parser("run", help="ingest every landed day, rate every closed month and the open one, "
-                                                  "publish issued months to Stripe, write reports, send alerts")
-    run_cmd.add_argument("--data-dir", default=argparse.SUPPRESS)
-    run_cmd.add_argument("--as-of", type=date.fromisoformat, help="the day that decides which months are closed (default: today, UTC)")
+    run_cmd = commands.add_parser(
+        "run", help="ingest, rate, publish, report and alert: everything due in the data folder",
+        description="Load the catalog, ingest every landed day, rate every month from the first subscription through "
+                    "the open one (closed months are issued), publish issued months to Stripe, write their finance "
+                    "reports and send the as-of day's usage alerts. Safe to run again at any time: it carries on "
+                    "where the last run stopped and never bills twice.")
+    _data_dir_option(run_cmd, argparse.SUPPRESS)
+    run_cmd.add_argument("--as-of", type=day, metavar="YYYY-MM-DD",
+                         help="the business day that decides which months are closed, no later than today "
+                              "(default: today, UTC)")
     run_cmd.set_defaults(func=run)
 
-    quar = commands.add_parser("quarantine", help="summarise quarantined lines and files")
-    quar.add_argument("--data-dir", default=argparse.SUPPRESS)
-    quar.add_argument("--day", type=date.fromisoformat)
-    quar.add_argument("--limit", type=int, default=20)
+    quar = commands.add_parser("quarantine", help="what ingestion set aside, and why",
+                               description="Counts of quarantined lines and files by reason, then an example of each.")
+    _data_dir_option(quar, argparse.SUPPRESS)
+    quar.add_argument("--day", type=day, metavar="YYYY-MM-DD", help="only this landing day (default: every day)")
+    quar.add_argument("--limit", type=count, default=20, metavar="N", help="at most this many examples (default: 20)")
     quar.set_defaults(func=quarantine)
     return parser
 

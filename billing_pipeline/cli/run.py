@@ -1,159 +1,303 @@
-"""`billing-pipeline run`: ingest, rate, publish, report and alert, through the Dagster assets in-process."""
+"""`billing-pipeline run`: every job of the pipeline on what is due, in the asset graph's order.
+
+The order comes from the asset graph (lib/job_order.py); this module only says, for each job, what
+is due today (which days, months or periods) and how to report it. A job whose run fails holds
+back the jobs downstream of it; everything else still runs.
+"""
 
 import argparse
-import os
 import sys
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
 
 from billing_pipeline.cli.common import data_dir, today
+from billing_pipeline.cli.console import Console, RunLog
 from billing_pipeline.exchange.data_dir import DataDir
+from billing_pipeline.lib.data_start import BadStartDate, data_start
+from billing_pipeline.lib.run_lock import FolderBusy, run_lock
 
 
-def _landed_days(paths: DataDir) -> list[str]:
-    if not paths.landing_usage.is_dir():
-        return []
-    return sorted(p.name for p in paths.landing_usage.iterdir() if p.is_dir())
+class Refused(Exception):
+    """An operator mistake, caught before anything ran: one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One run of a job: its partition (or range, through tags) and run config."""
+
+    label: str
+    partition_key: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    run_config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    launch: Launch
+    success: bool
+    blocking_failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    interrupted: bool = False  # Dagster turned a Ctrl-C or SIGTERM into DagsterExecutionInterruptedError
+
+
+@dataclass
+class Context:
+    paths: DataDir
+    as_of: date
+    started_at: datetime
+    console: Console
+
+
+@dataclass(frozen=True)
+class Step:
+    """What is due for one job, and what to print once its runs are done."""
+
+    due: Callable[[Context], list[Launch]]
+    report: Callable[[Context, list[Outcome]], None]
+    title: str
+
+
+def _warehouse(ctx: Context):
+    from billing_pipeline.lib.warehouse import connect
+
+    return connect(ctx.paths.warehouse, read_only=True)
+
+
+def _once(ctx: Context) -> list[Launch]:
+    return [Launch("")]
+
+
+def _landed_days(ctx: Context) -> list[Launch]:
+    from billing_pipeline.defs.partitions import daily_partitions
+
+    folder = ctx.paths.landing_usage
+    landed = {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
+    return [Launch(day, day) for day in daily_partitions.get_partition_keys() if day in landed]
+
+
+def _rating_window(ctx: Context) -> list[Launch]:
+    from billing_pipeline.lib.rating.runs import first_month_to_rate, rating_run
+
+    with _warehouse(ctx) as con:
+        plan = rating_run(first_month_to_rate(con), ctx.as_of)
+    start, end = plan.tags["dagster/asset_partition_range_start"], plan.tags["dagster/asset_partition_range_end"]
+    return [Launch(f"{start[:7]}..{end[:7]} as of {ctx.as_of}", tags=plan.tags, run_config=plan.run_config)]
+
+
+def _periods_to_publish(ctx: Context) -> list[Launch]:
+    from billing_pipeline.lib.publish.publications import periods_to_publish
+
+    with _warehouse(ctx) as con:
+        return [Launch(period, f"{period}-01") for period in periods_to_publish(con)]
+
+
+def _issued_periods(ctx: Context) -> list[Launch]:
+    from billing_pipeline.lib.publish.issued import issued_periods
+
+    with _warehouse(ctx) as con:
+        return [Launch(period, f"{period}-01") for period in issued_periods(con)]
+
+
+def _as_of_day(ctx: Context) -> list[Launch]:
+    return [Launch(ctx.as_of.isoformat(), ctx.as_of.isoformat())]
+
+
+def _report_nothing(ctx: Context, outcomes: list[Outcome]) -> None:
+    pass
+
+
+def _report_ingest(ctx: Context, outcomes: list[Outcome]) -> None:
+    with _warehouse(ctx) as con:
+        [(read, loaded, dups, quarantined)] = con.execute(
+            "SELECT coalesce(sum(lines_read), 0), coalesce(sum(loaded), 0), coalesce(sum(duplicates), 0), "
+            "coalesce(sum(quarantined), 0) FROM raw.ingest_accounting").fetchall()
+    done = sum(o.success for o in outcomes)
+    ctx.console.line(f"ingested {done}/{len(outcomes)} landing days into {ctx.paths.warehouse}")
+    ctx.console.line(f"lines read {read:,} = loaded {loaded:,} + duplicates {dups:,} + quarantined {quarantined:,}")
+
+
+def _report_rating(ctx: Context, outcomes: list[Outcome]) -> None:
+    from billing_pipeline.lib.money import money_text
+
+    with _warehouse(ctx) as con:
+        rows = con.execute(
+            """SELECT i.period, count(*), sum(i.total_cents), i.currency, min(c.minor_unit_exponent),
+                      i.period IN (SELECT period FROM fct_issued_periods)
+               FROM fct_invoices AS i JOIN catalog.currencies AS c USING (currency)
+               GROUP BY i.period, i.currency ORDER BY i.period""").fetchall()
+    for period, invoices, total, currency, exponent, issued in rows:
+        ctx.console.line(f"{period}  {invoices:>4} invoices  {money_text(total, exponent, currency):>18}  "
+                         f"{'issued' if issued else 'draft'}")
+
+
+def _report_publish(ctx: Context, outcomes: list[Outcome]) -> None:
+    from billing_pipeline.lib.publish.publications import period_counts
+
+    with _warehouse(ctx) as con:
+        for outcome in outcomes:
+            counts = period_counts(con, outcome.launch.label)
+            ctx.console.line(f"{outcome.launch.label}  stripe: {counts.get('finalized', 0)} published, "
+                             f"{counts.get('skipped_zero', 0)} skipped (zero total), "
+                             f"{counts.get('failed', 0) + counts.get('integrity_error', 0)} failed")
+
+
+def _report_payments(ctx: Context, outcomes: list[Outcome]) -> None:
+    with _warehouse(ctx) as con:
+        counts = dict(con.execute("SELECT payment_status, count(*) FROM publish.invoice_payment_status "
+                                  "WHERE publication_status = 'finalized' GROUP BY ALL").fetchall())
+    if counts:
+        ctx.console.line("payments: " + ", ".join(f"{n:,} {status.replace('_', ' ')}" for status, n in sorted(counts.items())))
+
+
+def _report_reports(ctx: Context, outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        if outcome.success:
+            ctx.console.line(f"{outcome.launch.label}  reports in {ctx.paths.reports / outcome.launch.label}")
+
+
+def _report_alerts(ctx: Context, outcomes: list[Outcome]) -> None:
+    with _warehouse(ctx) as con:
+        rows = con.execute(
+            """SELECT sink, count(*) FILTER (status = 'sent' AND sent_at >= ?), count(*) FILTER (status = 'pending')
+               FROM alerts.deliveries GROUP BY ALL ORDER BY sink""", [ctx.started_at]).fetchall()
+    for sink, sent, pending in rows:
+        ctx.console.line(f"alerts via {sink}: {sent:,} sent by this run, {pending:,} pending")
+
+
+# What each job does on a run; their order is the asset graph's (lib/job_order.py).
+STEPS: dict[str, Step] = {
+    "catalog_job": Step(_once, _report_nothing, "catalog"),
+    "ingest_job": Step(_landed_days, _report_ingest, "ingest"),
+    "rating_job": Step(_rating_window, _report_rating, "rating"),
+    "quota_snapshot_job": Step(_once, _report_nothing, "quota snapshot"),
+    "publish_job": Step(_periods_to_publish, _report_publish, "publish to Stripe"),
+    "stripe_events_job": Step(_once, _report_payments, "Stripe payment events"),
+    "report_job": Step(_issued_periods, _report_reports, "finance reports"),
+    "usage_alerts_job": Step(_as_of_day, _report_alerts, "usage alerts"),
+}
 
 
 def _instance():
+    import os
+
     import dagster as dg
 
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def _execute(defs, instance, job_name: str, partition_key: str | None = None,
-             tags: dict | None = None, run_config: dict | None = None) -> bool:
-    """Run one job in-process; print failed checks. True when every blocking check passed."""
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, partition_key=partition_key, raise_on_error=False, tags=tags,
-        run_config={**(run_config or {}), "loggers": {"console": {"config": {"log_level": "ERROR"}}}})
-    ok = result.success
+def _execute(defs, instance, job: str, launch: Launch, log: RunLog) -> Outcome:
+    """One run in-process. Dagster's console logger stays quiet; failures and their traces go to
+    the run log, and a line each to the console."""
+    with log.capturing():
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance, partition_key=launch.partition_key, raise_on_error=False, tags=launch.tags or None,
+            run_config={**launch.run_config, "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+    outcome = Outcome(launch, result.success)
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
-            severity = evaluation.severity.value
-            ok = ok and severity != "ERROR"
-            detail = evaluation.description or evaluation.metadata.get("failed", "")
-            print(f"  check {evaluation.check_name} on {partition_key or job_name}: FAILED ({severity}) {getattr(detail, 'value', detail)}")
-    if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                print(f"  {event.step_key} failed: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+            text = f"check {evaluation.check_name}: {evaluation.description or 'failed'}"
+            (outcome.blocking_failures if evaluation.severity.value == "ERROR" else outcome.warnings).append(text)
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            outcome.interrupted = outcome.interrupted or error.cls_name == "DagsterExecutionInterruptedError"
+            outcome.errors.append(error.message.strip())
+            log.write(f"{job} {launch.label}: step {event.step_key} failed\n{error.to_string()}")
+    log.write(f"{job} {launch.label}: run {result.run_id} {'succeeded' if result.success else 'failed'}")
+    return outcome
+
+
+def _validated_as_of(as_of: date | None, paths: DataDir) -> date:
+    now = today()
+    as_of = as_of or now
+    if as_of > now:
+        raise Refused(f"--as-of {as_of} is after today ({now}, UTC): months that have not happened are never issued")
+    try:
+        start = data_start(paths, _configured_start())
+    except BadStartDate as error:
+        raise Refused(str(error)) from None
+    if as_of < start:
+        raise Refused(f"--as-of {as_of} is before the first data ({start}, the first subscription's month)")
+    return as_of
+
+
+def _configured_start() -> str | None:
+    import os
+
+    from billing_pipeline.lib.data_start import START_DATE_VARIABLE
+
+    return os.environ.get(START_DATE_VARIABLE)
+
+
+def _load_definitions(console: Console):
+    from billing_pipeline.lib.rating.project import prepare_manifest
+
+    console.line("loading the pipeline's definitions")
+    prepare_manifest()  # Definitions need the dbt manifest; it is never parsed at import
+    from billing_pipeline.definitions import defs
+
+    return defs()
+
+
+def _run_steps(ctx: Context, log: RunLog) -> bool:
+    from billing_pipeline.lib.job_order import downstream_jobs, job_order
+
+    defs, instance = _load_definitions(ctx.console), _instance()
+    downstream = downstream_jobs(defs, STEPS)
+    held: dict[str, str] = {}  # job -> the failed job holding it back
+    ok = True
+    for job in job_order(defs, STEPS):
+        step = STEPS[job]
+        if job in held:
+            ctx.console.line(f"{step.title}: not run, because {held[job]} failed")
+            continue
+        launches = step.due(ctx)
+        if not launches:
+            ctx.console.line(f"{step.title}: nothing due")
+            continue
+        outcomes = []
+        with ctx.console.progress(step.title, len(launches)) as progress:
+            for launch in launches:
+                progress.start(launch.label)
+                outcome = _execute(defs, instance, job, launch, log)
+                if outcome.interrupted:
+                    raise KeyboardInterrupt(ctx.console.stopped or "a signal")
+                ctx.console.raise_if_stopped()
+                outcomes.append(outcome)
+                progress.advance(launch.label)
+                for text in outcome.blocking_failures + outcome.errors:
+                    ctx.console.problem(f"{step.title} {launch.label}: {text}")
+                for text in outcome.warnings:
+                    ctx.console.line(f"  {step.title} {launch.label}: {text} (warning)")
+        step.report(ctx, outcomes)
+        if not all(o.success for o in outcomes):
+            ok = False
+            for other in downstream[job]:
+                held.setdefault(other, step.title)
     return ok
 
 
 def run(args: argparse.Namespace) -> int:
     paths = data_dir(args)
-    if not (paths.catalog / "plans.yaml").is_file():
-        print(f"no catalog at {paths.catalog / 'plans.yaml'}: is {paths.root} the data folder? "
-              "(`billing-pipeline generate` writes a sample there)", file=sys.stderr)
+    console = Console()
+    try:
+        if not (paths.catalog / "plans.yaml").is_file():
+            raise Refused(f"no catalog at {paths.catalog / 'plans.yaml'}: is {paths.root} the data folder? "
+                          "(`billing-pipeline generate` writes a sample there)")
+        as_of = _validated_as_of(args.as_of, paths)
+        with run_lock(paths.root), RunLog.open(paths) as log:
+            console.line(f"billing-pipeline run on {paths.root} as of {as_of} (log: {log.path})")
+            ctx = Context(paths, as_of, datetime.now(timezone.utc), console)
+            with console.interruptible():
+                ok = _run_steps(ctx, log)
+    except (Refused, FolderBusy) as refused:
+        console.problem(str(refused))
         return 2
-
-    from billing_pipeline.lib.rating.project import prepare_manifest
-
-    prepare_manifest()  # Definitions need the dbt manifest; it is never parsed at import
-    from billing_pipeline.definitions import defs as load_defs
-
-    defs, instance = load_defs(), _instance()
-    if not _execute(defs, instance, "catalog_job"):
-        print("catalog refused: nothing was ingested or rated", file=sys.stderr)
-        return 1
-    days = [d for d in _landed_days(paths) if d in set(_daily_keys())]
-    failures = [day for day in days if not _execute(defs, instance, "ingest_job", day)]
-    print(f"ingested {len(days) - len(failures)}/{len(days)} landing days into {paths.warehouse}")
-    _print_totals(paths)
-    if failures:
-        print(f"not rating: blocking ingestion checks failed for {', '.join(failures)}", file=sys.stderr)
-        return 1
-    as_of = args.as_of or today()
-    # A failed rating (a blocking check included) issues nothing, so nothing downstream runs on it.
-    if not _rate(paths, defs, instance, as_of):
-        return 1
-    published = _publish(paths, defs, instance)
-    reported = _report(paths, defs, instance)
-    alerted = _alert(paths, defs, instance, as_of)
-    return 0 if published and reported and alerted else 1
-
-
-def _rate(paths: DataDir, defs, instance, as_of: date) -> bool:
-    """One rating run: every closed month is issued oldest first, the open month is rated as a draft."""
-    from billing_pipeline.lib.rating.runs import first_month_to_rate, rating_run
-    from billing_pipeline.lib.warehouse import connect
-
-    with connect(paths.warehouse, read_only=True) as con:
-        plan = rating_run(first_month_to_rate(con), as_of)
-    ok = _execute(defs, instance, "rating_job", tags=plan.tags, run_config=plan.run_config)
-    ok = _execute(defs, instance, "quota_snapshot_job") and ok
-    with connect(paths.warehouse, read_only=True) as con:
-        rows = con.execute("""SELECT period, count(*), sum(total_cents) FROM fct_invoices
-                              GROUP BY ALL ORDER BY period""").fetchall()
-        issued = {r[0] for r in con.execute("SELECT DISTINCT period FROM fct_issued_invoices").fetchall()}
-    for period, invoices, total in rows:
-        state = "issued" if period in issued else "draft"
-        print(f"{period}  {invoices:>4} invoices  {total / 100:>14,.2f}  {state}")
-    return ok
-
-
-def _publish(paths: DataDir, defs, instance) -> bool:
-    """Publish each issued period not yet fully published; with the local Stripe server the demo
-    customers then pay; payment events are loaded last."""
-    from billing_pipeline.lib.publish.publications import period_counts, periods_to_publish
-    from billing_pipeline.lib.warehouse import connect
-
-    with connect(paths.warehouse, read_only=True) as con:
-        periods = periods_to_publish(con)
-    ok = True
-    for period in periods:
-        ok = _execute(defs, instance, "publish_job", f"{period}-01") and ok
-        with connect(paths.warehouse, read_only=True) as con:
-            counts = period_counts(con, period)
-        print(f"{period}  stripe: {counts.get('finalized', 0)} published, {counts.get('skipped_zero', 0)} skipped "
-              f"(zero total), {counts.get('failed', 0) + counts.get('integrity_error', 0)} failed")
-    from billing_pipeline.sample.payments import pay_demo_invoices
-
-    demo = pay_demo_invoices(paths)
-    if demo:
-        print(f"local Stripe demo: {demo.paid} invoices paid, {demo.declined} declined")
-    return _execute(defs, instance, "stripe_events_job") and ok
-
-
-def _report(paths: DataDir, defs, instance) -> bool:
-    """Finance reports for every issued period, after publishing (they show what Stripe holds)."""
-    from billing_pipeline.lib.warehouse import connect
-
-    with connect(paths.warehouse, read_only=True) as con:
-        periods = [p for (p,) in con.execute("SELECT period FROM fct_issued_periods ORDER BY period").fetchall()]
-    ok = True
-    for period in periods:
-        ok = _execute(defs, instance, "report_job", f"{period}-01") and ok
-        print(f"{period}  reports in {paths.reports / period}")
-    return ok
-
-
-def _alert(paths: DataDir, defs, instance, as_of: date) -> bool:
-    """Usage alerts for the as-of day, from what rating just wrote; each goes out once per sink."""
-    from billing_pipeline.lib.warehouse import connect
-
-    if as_of.isoformat() not in set(_daily_keys()):
-        return True
-    ok = _execute(defs, instance, "usage_alerts_job", as_of.isoformat())
-    with connect(paths.warehouse, read_only=True) as con:
-        rows = con.execute("""SELECT sink, count(*) FILTER (status = 'sent'), count(*) FILTER (status = 'pending')
-                              FROM alerts.deliveries GROUP BY ALL ORDER BY sink""").fetchall()
-    for sink, sent, pending in rows:
-        print(f"alerts via {sink}: {sent:,} sent, {pending:,} pending")
-    return ok
-
-
-def _daily_keys() -> list[str]:
-    from billing_pipeline.defs.partitions import daily_partitions
-
-    return daily_partitions.get_partition_keys()
-
-
-def _print_totals(paths: DataDir) -> None:
-    from billing_pipeline.lib.warehouse import connect
-
-    with connect(paths.warehouse, read_only=True) as con:
-        [(read, loaded, dups, quarantined)] = con.execute(
-            "SELECT sum(lines_read), sum(loaded), sum(duplicates), sum(quarantined) FROM raw.ingest_accounting").fetchall()
-    print(f"lines read {read:,} = loaded {loaded:,} + duplicates {dups:,} + quarantined {quarantined:,}")
+    except KeyboardInterrupt as stop:
+        console.problem(f"stopped by {stop or 'an interrupt'}: what finished is kept, the step in flight was rolled back; "
+                        "run again to carry on")
+        return 130
+    return 0 if ok else 1

@@ -33,6 +33,11 @@ class DataDir:
         return self.root / "alerts"
 
     @property
+    def logs(self) -> Path:
+        """One log file per `billing-pipeline run`: full errors and traces the console leaves out."""
+        return self.root / "logs"
+
+    @property
     def stripe_inbox(self) -> Path:
         """Verified Stripe webhook events, one JSON file per event id, waiting to be loaded."""
         return self.root / "landing" / "stripe_events"

@@ -1,14 +1,14 @@
-"""The Dagster side: the asset's metadata and delivery check, the job, and the sensor that runs
-alerts after a successful rating."""
+"""The Dagster side: the asset's metadata and delivery check, the job, and the automation condition
+that runs alerts after a rating whose blocking checks passed."""
 
 from datetime import date
 
 import dagster as dg
 
 from billing_pipeline.defs.alert.assets import usage_alerts
-from billing_pipeline.defs.alert.sensors import alerts_request
+from billing_pipeline.defs.alert.assets import usage_alerts_job
+from billing_pipeline.defs.partitions import daily_partitions, monthly_partitions
 from billing_pipeline.lib.warehouse import BillingData
-from billing_pipeline.defs.rating.assets import rating_run_config
 from billing_pipeline.definitions import defs
 from tests.alert.alert_world import AS_OF
 from tests.alert.receivers import free_port
@@ -45,7 +45,7 @@ def test_the_delivery_check_warns_naming_the_sink_and_its_error_while_deliveries
     assert check.description == "ops: 11 pending; environment variable ALERTS_SECRET_UNSET is not set"
 
 
-def test_definitions_hold_the_alert_asset_job_check_and_sensor(monkeypatch, tmp_path):
+def test_definitions_hold_the_alert_asset_job_check_and_automation(monkeypatch, tmp_path):
     monkeypatch.setenv("BILLING_DATA_DIR", str(tmp_path))
     loaded = defs()
     spec = next(s for s in loaded.resolve_all_asset_specs() if s.key == dg.AssetKey("usage_alerts"))
@@ -54,13 +54,55 @@ def test_definitions_hold_the_alert_asset_job_check_and_sensor(monkeypatch, tmp_
         "fct_quota_status", "fct_usage_daily", "fct_credit_balances", "dim_accounts", "stripe_payment_events"}
     assert loaded.resolve_job_def("usage_alerts_job") is not None
     assert dg.AssetCheckKey(dg.AssetKey("usage_alerts"), "alerts_delivered") in loaded.resolve_asset_graph().asset_check_keys
-    sensor = next(s for s in loaded.sensors if s.name == "alerts_after_rating")
-    assert sensor.job_name == "usage_alerts_job"
+    assert spec.automation_condition is not None and "after the open month's rating" in spec.automation_condition.get_label()
 
 
-def test_a_successful_rating_run_requests_the_alerts_of_its_as_of_day_once():
-    run = dg.DagsterRun(job_name="rating_job", run_id="r1", run_config=rating_run_config(date(2026, 3, 15)))
-    request = alerts_request(run)
-    assert request.partition_key == "2026-03-15" and request.run_key == "after-rating:r1"
-    late = dg.DagsterRun(job_name="rating_job", run_id="r2", run_config=rating_run_config(date(2099, 1, 1)))
-    assert isinstance(alerts_request(late), dg.SkipReason)
+class QuotaCheck(dg.Config):
+    check_passes: bool = True
+
+
+@dg.asset(name="fct_quota_status", partitions_def=monthly_partitions, group_name="rating", kinds={"dbt"},
+          check_specs=[dg.AssetCheckSpec("used_is_known", asset="fct_quota_status", blocking=True)])
+def quota_status(config: QuotaCheck):
+    """Stands in for the rating's model: its blocking check passes or fails on demand."""
+    yield dg.MaterializeResult()
+    yield dg.AssetCheckResult(check_name="used_is_known", passed=config.check_passes)
+
+
+def _alert_world() -> tuple[dg.Definitions, dg.DagsterInstance, dg.AutomationResult]:
+    """usage_alerts and its inputs, each materialized once, and a first evaluation (the cursor later
+    ones start from)."""
+    month = monthly_partitions.get_last_partition_key()
+    others = [dg.AssetSpec(name, partitions_def=monthly_partitions, group_name="rating", kinds={"dbt"})
+              for name in ("fct_usage_daily", "fct_credit_balances", "dim_accounts")]
+    payments = dg.AssetSpec("stripe_payment_events", group_name="publish", kinds={"stripe"})
+    defs = dg.Definitions(assets=[quota_status, *others, payments, usage_alerts], jobs=[usage_alerts_job],
+                          resources={"billing_data": BillingData(data_dir="unused: nothing runs")})
+    instance = dg.DagsterInstance.ephemeral()
+    for spec in others:
+        instance.report_runless_asset_event(dg.AssetMaterialization(spec.key, partition=month))
+    instance.report_runless_asset_event(dg.AssetMaterialization(payments.key))
+    _rate_the_open_month(instance, check_passes=True)
+    return defs, instance, dg.evaluate_automation_conditions(defs=defs, instance=instance)
+
+
+def _rate_the_open_month(instance: dg.DagsterInstance, check_passes: bool) -> None:
+    config = {"ops": {"fct_quota_status": {"config": {"check_passes": check_passes}}}}
+    dg.materialize([quota_status], instance=instance, partition_key=monthly_partitions.get_last_partition_key(),
+                   run_config=config, raise_on_error=False)
+
+
+def test_the_latest_days_alerts_are_requested_once_each_time_the_rating_updates_the_quota_status():
+    defs, instance, start = _alert_world()
+    _rate_the_open_month(instance, check_passes=True)
+    rated = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=start.cursor)
+    assert rated.get_requested_partitions(usage_alerts.key) == {daily_partitions.get_last_partition_key()}
+    assert rated.total_requested == 1
+    quiet = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=rated.cursor)
+    assert quiet.total_requested == 0  # one request per rating, not one per tick
+
+
+def test_no_alerts_follow_a_rating_whose_blocking_check_failed():
+    defs, instance, start = _alert_world()
+    _rate_the_open_month(instance, check_passes=False)
+    assert dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=start.cursor).total_requested == 0

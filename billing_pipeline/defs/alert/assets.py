@@ -7,6 +7,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from billing_pipeline.defs.alert.automation import AFTER_RATING
 from billing_pipeline.defs.partitions import daily_partitions
 from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.lib import markdown
@@ -56,6 +57,7 @@ def _delivered_check(run: AlertRun) -> dg.AssetCheckResult:
     partitions_def=daily_partitions,
     deps=["fct_quota_status", "fct_usage_daily", "fct_credit_balances", "dim_accounts", "stripe_payment_events"],
     pool="duckdb_warehouse",
+    automation_condition=AFTER_RATING,
     owners=["team:data-engineering"],
     check_specs=[dg.AssetCheckSpec(
         DELIVERED_CHECK, asset="usage_alerts",

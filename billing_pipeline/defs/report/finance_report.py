@@ -22,7 +22,7 @@ from billing_pipeline.lib.report.verify import journal_problems, report_total_pr
 PUBLISHER = dg.AssetKey("stripe_invoices")
 UPSTREAM = [dg.AssetKey(name) for name in (
     "fct_issued_invoices", "fct_issued_invoice_lines", "fct_issued_periods", "fct_credit_ledger",
-    "fct_credit_balances", "fct_usage_monthly")] + [PUBLISHER]
+    "fct_credit_balances", "fct_usage_monthly")] + [PUBLISHER, dg.AssetKey("stripe_payment_events")]
 
 # Reports follow publication: a month's report runs when that month's stripe_invoices partition is
 # updated. Not `eager()`: it only acts on the latest (open) month, and reports are for closed ones.

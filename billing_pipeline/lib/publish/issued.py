@@ -72,10 +72,15 @@ class IssuedInvoice:
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def is_issued(con: duckdb.DuckDBPyConnection, period: str) -> bool:
+def issued_periods(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every issued period, oldest first (none before the first close created the table)."""
     if not relation_exists(con, "main", "fct_issued_periods"):
-        return False
-    return con.execute("SELECT count(*) FROM fct_issued_periods WHERE period = ?", [period]).fetchall()[0][0] > 0
+        return []
+    return [period for (period,) in con.execute("SELECT period FROM fct_issued_periods ORDER BY period").fetchall()]
+
+
+def is_issued(con: duckdb.DuckDBPyConnection, period: str) -> bool:
+    return period in issued_periods(con)
 
 
 def load_issued_invoices(con: duckdb.DuckDBPyConnection, period: str) -> list[IssuedInvoice]:
