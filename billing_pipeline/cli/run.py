@@ -94,11 +94,17 @@ def _rate(paths: DataDir, defs, instance, as_of: date) -> bool:
 
 
 def _publish(paths: DataDir, defs, instance) -> bool:
-    """Publish each issued period not yet fully published; with the local Stripe server the demo
-    customers then pay; payment events are loaded last."""
+    """Publish each issued period not yet fully published, to the configured Stripe only (none: one
+    line, nothing published); payment events are loaded last."""
     from billing_pipeline.lib.publish.publications import period_counts, periods_to_publish
+    from billing_pipeline.lib.publish.stripe_resource import StripeNotConfigured, StripeResource
     from billing_pipeline.lib.warehouse import connect
 
+    try:
+        print(f"publishing to {StripeResource().target().describe()}")
+    except StripeNotConfigured as problem:
+        print(f"not publishing: {problem}", file=sys.stderr)
+        return False
     with connect(paths.warehouse, read_only=True) as con:
         periods = periods_to_publish(con)
     ok = True
@@ -108,11 +114,6 @@ def _publish(paths: DataDir, defs, instance) -> bool:
             counts = period_counts(con, period)
         print(f"{period}  stripe: {counts.get('finalized', 0)} published, {counts.get('skipped_zero', 0)} skipped "
               f"(zero total), {counts.get('failed', 0) + counts.get('integrity_error', 0)} failed")
-    from billing_pipeline.sample.payments import pay_demo_invoices
-
-    demo = pay_demo_invoices(paths)
-    if demo:
-        print(f"local Stripe demo: {demo.paid} invoices paid, {demo.declined} declined")
     return _execute(defs, instance, "stripe_events_job") and ok
 
 

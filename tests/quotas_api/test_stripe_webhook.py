@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from billing_pipeline.stripe_local.webhooks import signature_header
+from stripe_local.webhooks import signature_header
 from quotas_api.app import create_app
 from quotas_api.settings import Settings
 

@@ -13,7 +13,8 @@ PREFIX = "bp"
 
 def idempotency_key(invoice_id: str, step: str, content_hash: str, part: str | None = None) -> str:
     key = f"{PREFIX}:{invoice_id}:{step}:{content_hash[:16]}"
-    # Line ids can be long; a digest keeps every key well under Stripe's 255 characters.
+    # The part (a draft id and line id, a replacement number) can be long; a digest keeps every key
+    # well under Stripe's 255 characters.
     return f"{key}:{digest(part)}" if part is not None else key
 
 

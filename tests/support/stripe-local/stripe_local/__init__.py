@@ -5,8 +5,8 @@ webhooks) with Stripe's idempotency rules and test controls for faults and time.
         client = stripe.StripeClient("sk_test_local", base_addresses={"api": url})
 """
 
-from billing_pipeline.stripe_local.app import create_app
-from billing_pipeline.stripe_local.controls_client import LocalStripeControls
-from billing_pipeline.stripe_local.server import serve
+from stripe_local.app import create_app
+from stripe_local.controls_client import LocalStripeControls
+from stripe_local.server import serve
 
 __all__ = ["LocalStripeControls", "create_app", "serve"]
