@@ -13,7 +13,7 @@ DAY = 86400
 
 
 # Crash in the middle of the period (dora is the third invoice sent), after Stripe answered but
-# before the ledger knew ("sent"), and after the ledger write ("recorded").
+# before the publications knew ("sent"), and after their write ("recorded").
 @pytest.mark.parametrize("phase", ["sent", "recorded"])
 @pytest.mark.parametrize("step", STEPS)
 def test_a_rerun_after_a_crash_at_any_step_publishes_each_invoice_exactly_once(
@@ -31,8 +31,8 @@ def test_a_rerun_after_a_crash_at_any_step_publishes_each_invoice_exactly_once(
 
 @pytest.mark.parametrize("step", STEPS)
 def test_a_rerun_after_the_idempotency_keys_expired_creates_nothing_twice(paths, local_stripe, controls, sdk, step):
-    # The worst case: Stripe applied the write, the ledger never heard of it, and a day later the
-    # key that would have replayed the answer is gone. The ledger and lists by metadata decide.
+    # The worst case: Stripe applied the write, the publications never heard of it, and a day later the
+    # key that would have replayed the answer is gone. The publications and lists by metadata decide.
     hook, _ = crash_once_at("INV-202601-cara", step, "sent")
     with pytest.raises(Crash):
         publish(paths, local_stripe, hook=hook)

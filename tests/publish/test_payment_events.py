@@ -1,4 +1,4 @@
-"""Payments: events listed from Stripe land in the ledger once; the demo's customers pay and some are declined."""
+"""Payments: events listed from Stripe are recorded once; the demo's customers pay and some are declined."""
 
 import pytest
 import stripe
@@ -49,7 +49,7 @@ def test_events_listed_from_stripe_give_each_published_invoice_its_payment_statu
     assert failed == [(failed[0][0], "invoice.payment_failed", "INV-202601-beta", 10717, "payment attempt 1 failed")]
 
 
-def test_the_demo_customers_payments_reach_the_ledger_through_the_normal_events_load(paths, local_stripe, controls):
+def test_the_demo_customers_payments_are_recorded_through_the_normal_events_load(paths, local_stripe, controls):
     # What `make demo` does: the test server's customers pay as invoices are finalized, one card in
     # N declined (N = 2 here, so both outcomes show); the pipeline has no payment code of its own.
     controls.autopay(decline_one_in=2)

@@ -88,7 +88,7 @@ def test_a_run_killed_at_any_step_with_its_stripe_server_killed_too_ends_with_ea
 
         def kill_everything(invoice_id: str, at_step: str, at_phase: str) -> None:
             if (invoice_id, at_step, at_phase) == ("INV-202601-dora", step, phase):
-                server.kill()  # SIGKILL, right after Stripe's answer (sent) or the ledger's write (recorded)
+                server.kill()  # SIGKILL, right after Stripe's answer (sent) or the publication's write (recorded)
                 raise Crash(f"killed after {step} ({phase})")
 
         with pytest.raises(Crash):

@@ -13,7 +13,7 @@ from tests.publish.runs import failure_message, materialization_metadata, run_pu
 from tests.publish.stripe_view import assert_published_exactly_once, stripe_view
 
 
-def ledger(paths: DataDir) -> dict[str, tuple]:
+def publications(paths: DataDir) -> dict[str, tuple]:
     with connect(paths.warehouse, read_only=True) as con:
         rows = con.execute("SELECT invoice_id, status, last_error, amount_due_cents FROM publish.invoice_publications").fetchall()
     return {row[0]: row[1:] for row in rows}
@@ -38,7 +38,7 @@ def test_a_closed_period_becomes_one_finalized_stripe_invoice_per_account_and_th
     metadata = materialization_metadata(result)
     assert (metadata["invoices_finalized"], metadata["invoices_skipped_zero"]) == (4, 1)
     assert metadata["published_total_cents"] == sum(PUBLISHED.values())
-    assert ledger(paths)["INV-202601-dora"] == ("finalized", None, 7100)
+    assert publications(paths)["INV-202601-dora"] == ("finalized", None, 7100)
 
 
 def test_a_second_run_of_a_published_period_writes_nothing_to_stripe(paths, local_stripe, controls):
@@ -67,7 +67,7 @@ def test_a_bad_stripe_customer_id_fails_that_invoice_with_stripes_message_and_th
     assert not result.success
     message = failure_message(result)
     assert "1 invoice(s) of 2026-01 not published: INV-202601-dora: No such customer: 'cus_DoesNotExist'" in message
-    status, error, _ = ledger(paths)["INV-202601-dora"]
+    status, error, _ = publications(paths)["INV-202601-dora"]
     assert (status, error) == ("failed", "No such customer: 'cus_DoesNotExist'")
     others = {i: t for i, t in PUBLISHED.items() if i != "INV-202601-dora"}
     assert stripe_view(sdk).amounts_due() == others
@@ -85,14 +85,14 @@ def test_a_configured_stripe_customer_id_is_used_instead_of_creating_one(paths, 
 
 def test_zero_total_invoices_follow_the_policy_skip_by_default_publish_on_request(paths, local_stripe, sdk):
     assert run_publish(paths, local_stripe).success
-    assert ledger(paths)["INV-202601-acme"][0] == "skipped_zero"
+    assert publications(paths)["INV-202601-acme"][0] == "skipped_zero"
     assert "INV-202601-acme" not in stripe_view(sdk).invoices_by_id
 
     assert run_publish(paths, local_stripe, zero_total="publish").success
 
     acme = stripe_view(sdk).only_invoice("INV-202601-acme")
     assert (acme.amount_due, acme.status) == (0, "paid")  # Stripe settles a zero invoice on finalize
-    assert ledger(paths)["INV-202601-acme"][0] == "finalized"
+    assert publications(paths)["INV-202601-acme"][0] == "finalized"
     assert stripe_view(sdk).amounts_due() == TOTALS
 
 
@@ -115,7 +115,7 @@ def test_the_reconciliation_check_fails_when_stripes_amount_differs_from_the_iss
     assert stripe.Invoice.construct_from(sdk.v1.invoices.retrieve(draft.id), None).amount_due == 3800 + 999
 
 
-def test_the_periods_left_to_publish_are_the_issued_ones_not_settled_in_the_ledger(paths, local_stripe):
+def test_the_periods_left_to_publish_are_the_issued_ones_not_settled_in_their_publications(paths, local_stripe):
     from billing_pipeline.lib.publish.publications import period_counts, periods_to_publish
 
     with connect(paths.warehouse, read_only=True) as con:
@@ -135,7 +135,7 @@ def test_issued_content_that_changed_after_publication_is_an_integrity_error_and
         paths, local_stripe, controls, sdk):
     assert run_publish(paths, local_stripe).success
     writes_before = [r for r in controls.requests() if r["method"] == "POST"]
-    with connect(paths.warehouse) as con:  # the immutable ledger rebuilt with other amounts
+    with connect(paths.warehouse) as con:  # the issued invoices rebuilt with other amounts
         con.execute("UPDATE fct_issued_invoice_lines SET amount_cents = amount_cents + 100 "
                     "WHERE line_id LIKE 'INV-202601-dora/base_fee%'").fetchall()
 
@@ -143,6 +143,6 @@ def test_issued_content_that_changed_after_publication_is_an_integrity_error_and
 
     assert not result.success
     assert "INV-202601-dora: issued content changed after publication" in failure_message(result)
-    assert ledger(paths)["INV-202601-dora"][0] == "integrity_error"
+    assert publications(paths)["INV-202601-dora"][0] == "integrity_error"
     assert [r for r in controls.requests() if r["method"] == "POST"] == writes_before
     assert stripe_view(sdk).amounts_due() == PUBLISHED

@@ -1,5 +1,5 @@
 """End to end: the local Stripe server signs and sends webhooks to the quota API under uvicorn on
-loopback; the inbox it fills is loaded by the stripe_payment_events asset into the ledger."""
+loopback; the inbox it fills is loaded by the stripe_payment_events asset into publish.stripe_events."""
 
 import socket
 import threading
@@ -45,7 +45,7 @@ def wait_for(condition, timeout: float = 15.0):
     raise AssertionError("condition not met in time")
 
 
-def test_signed_webhooks_reach_the_ledger_through_the_inbox_once_each(request, tmp_path_factory, tmp_path: Path,
+def test_signed_webhooks_are_recorded_through_the_inbox_once_each(request, tmp_path_factory, tmp_path: Path,
                                                                     monkeypatch):
     paths = copy_of(issued_template_for(request.config, tmp_path_factory), tmp_path / "data")
     write_sample_service(tmp_path / "service", datetime.now(UTC))

@@ -17,7 +17,7 @@ def _invoice(client: stripe.StripeClient, customer: str, *amounts: int, **metada
     return client.v1.invoices.retrieve(invoice.id)
 
 
-def _balance_ledger(client: stripe.StripeClient, customer: str) -> list[tuple[str, int, int, str]]:
+def _balance_transactions(client: stripe.StripeClient, customer: str) -> list[tuple[str, int, int, str]]:
     listed = client.v1.customers.balance_transactions.list(customer, {"limit": 100}).data
     return [(t.type, t.amount, t.ending_balance, t.invoice) for t in reversed(listed)]
 
@@ -33,7 +33,7 @@ def test_a_negative_invoice_is_settled_at_finalization_and_credits_the_customers
     assert (finalized.total, finalized.amount_due, finalized.amount_paid) == (-500, 0, 0)
     assert (finalized.starting_balance, finalized.ending_balance, finalized.status) == (0, -500, "paid")
     assert client.v1.customers.retrieve(customer).balance == -500
-    assert _balance_ledger(client, customer) == [("applied_to_invoice", -500, -500, draft.id)]
+    assert _balance_transactions(client, customer) == [("applied_to_invoice", -500, -500, draft.id)]
 
 
 def test_the_next_invoice_uses_the_credit_and_only_the_rest_is_due(client: stripe.StripeClient) -> None:
@@ -47,7 +47,7 @@ def test_the_next_invoice_uses_the_credit_and_only_the_rest_is_due(client: strip
     assert (finalized.total, finalized.starting_balance, finalized.ending_balance) == (1200, -500, 0)
     assert (finalized.amount_due, finalized.status) == (700, "open")
     assert client.v1.customers.retrieve(customer).balance == 0
-    assert _balance_ledger(client, customer) == [("applied_to_invoice", -500, -500, credit.id),
+    assert _balance_transactions(client, customer) == [("applied_to_invoice", -500, -500, credit.id),
                                                  ("applied_to_invoice", 500, 0, draft.id)]
     listed = client.v1.customers.balance_transactions.list(customer, {"invoice": draft.id}).data
     assert [t.amount for t in listed] == [500]
@@ -71,7 +71,7 @@ def test_voiding_an_invoice_gives_back_the_credit_it_used(client: stripe.StripeC
     client.v1.invoices.void_invoice(used.id)
 
     assert client.v1.customers.retrieve(customer).balance == -500
-    assert _balance_ledger(client, customer)[-1] == ("unapplied_from_invoice", -500, -500, used.id)
+    assert _balance_transactions(client, customer)[-1] == ("unapplied_from_invoice", -500, -500, used.id)
 
 
 def test_a_draft_can_be_deleted_with_its_items_and_a_finalized_invoice_cannot(client: stripe.StripeClient) -> None:

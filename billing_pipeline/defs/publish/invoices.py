@@ -1,6 +1,6 @@
 """`stripe_invoices`: a closed period's issued invoices published to Stripe, once, and read back.
 
-Only periods in fct_issued_periods are published: dbt writes the issued ledger only when every
+Only periods in fct_issued_periods are published: dbt writes the issued invoices only when every
 blocking check of the close passed, so a period that is not there is refused, run after run. So is
 a run without Stripe configured, or one whose key reaches another account than the period's.
 """
@@ -29,7 +29,7 @@ class PublishConfig(dg.Config):
                     "to trial customers); 'publish' sends them like any other (Stripe marks them paid on finalize).")
 
 
-def _ledger_metadata(rows: pl.DataFrame, target: StripeTarget) -> dict:
+def _publications_metadata(rows: pl.DataFrame, target: StripeTarget) -> dict:
     by_status = dict(rows.group_by("status").len().iter_rows()) if rows.height else {}
     finalized = rows.filter(pl.col("status") == "finalized")
     credited = finalized.filter(pl.col("total_cents") < 0)
@@ -41,7 +41,7 @@ def _ledger_metadata(rows: pl.DataFrame, target: StripeTarget) -> dict:
         # Negative invoices: Stripe settles them at once and credits the customers' balances.
         "credited_to_balances_cents": int(credited["total_cents"].sum()) if credited.height else 0,
         "by_status": dg.MetadataValue.md(markdown.mapping(by_status, "status", "invoices")),
-        "ledger": dg.MetadataValue.md(markdown.table(rows)),
+        "publications": dg.MetadataValue.md(markdown.table(rows)),
     }
 
 
@@ -68,7 +68,7 @@ def stripe_invoices(context: dg.AssetExecutionContext, config: PublishConfig, bi
         raise dg.Failure(description=str(refused)) from None
     for invoice_id, repair in sorted(outcome.repaired.items()):
         context.log.warning(f"{invoice_id}: {repair}")
-    metadata = _ledger_metadata(rows, session.target)
+    metadata = _publications_metadata(rows, session.target)
     context.log.info(f"{period}: {outcome.count('finalized')} finalized, {outcome.count('skipped_zero')} skipped "
                      f"(zero total), {len(outcome.failed)} failed, to {session.target.describe()}")
     if outcome.failed:

@@ -1,4 +1,4 @@
-"""`stripe_payment_events`: what Stripe says about our invoices' payments, into the ledger once.
+"""`stripe_payment_events`: what Stripe says about our invoices' payments, recorded once.
 
 The webhook endpoint of the quota API lands verified events as files in the inbox; this asset
 loads them, then lists Stripe's events since its cursor, so an event whose webhook never arrived
@@ -59,7 +59,7 @@ def stripe_payment_events(context: dg.AssetExecutionContext, billing_data: Billi
 
 stripe_events_job = dg.define_asset_job(
     "stripe_events_job", selection=dg.AssetSelection.assets(stripe_payment_events),
-    description="Load Stripe payment events (webhook inbox and events list) into the publication ledger.",
+    description="Load Stripe payment events (webhook inbox and events list) into publish.stripe_events.",
 )
 
 

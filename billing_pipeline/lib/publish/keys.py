@@ -3,7 +3,7 @@
 The SDK's own keys are random per process, so a re-run after a crash would repeat a write Stripe
 already applied. Ours name the invoice and the step and carry the content hash, so changed content
 can never replay an answer given to other content. Stripe keeps a key 24 hours; after that the
-ledger and lists by metadata decide instead (publisher.py).
+publications and lists by metadata decide instead (publisher.py).
 """
 
 import hashlib

@@ -1,6 +1,6 @@
-"""Rows of the publication ledger (schema.py), written after every Stripe step.
+"""The publications (schema.py): one row per issued invoice, written after every Stripe step.
 
-Each write commits on its own (DuckDB autocommit), so a crash between two steps leaves the ledger
+Each write commits on its own (DuckDB autocommit), so a crash between two steps leaves the publication
 saying exactly how far the invoice got, and the next run resumes from there. Every result is fetched
 to the end: DuckDB 2.0 refuses new work on a connection holding an unfinished result.
 """
@@ -102,7 +102,7 @@ def period_rows(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
 
 
 def periods_to_publish(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Issued periods with an invoice that has no final ledger status yet (never tried, crashed, failed)."""
+    """Issued periods with an invoice that has no final publication status yet (never tried, crashed, failed)."""
     if not relation_exists(con, "main", "fct_issued_periods"):
         return []
     if not relation_exists(con, "publish", "invoice_publications"):
@@ -115,6 +115,6 @@ def periods_to_publish(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def period_counts(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, int]:
-    """Invoices of the period by ledger status, for a one-line summary."""
+    """Invoices of the period by publication status, for a one-line summary."""
     return dict(con.execute("SELECT status, count(*) FROM publish.invoice_publications WHERE period = ? GROUP BY ALL",
                             [period]).fetchall())

@@ -1,6 +1,6 @@
 """Publishing one issued period: per invoice, customer -> draft -> one item per line -> finalize.
 
-Every step first asks what already exists (ledger, then Stripe lists by metadata), so a re-run
+Every step first asks what already exists (publications, then Stripe lists by metadata), so a re-run
 after a crash at any point, even after Stripe forgot our idempotency keys, finishes the invoice
 without a second customer, invoice or item. Each Stripe write carries a deterministic key (keys.py),
 so a retry of a write whose answer was lost replays the first answer. A finalized invoice is never
@@ -32,7 +32,7 @@ ZeroTotalPolicy = Literal["skip", "publish"]
 ZERO_TOTAL_POLICIES: tuple[str, ...] = ("skip", "publish")
 STEPS = ("customer", "invoice", "item", "finalize")
 
-# Called as (invoice_id, step, phase) once Stripe answered a step ("sent") and once the ledger
+# Called as (invoice_id, step, phase) once Stripe answered a step ("sent") and once the publication
 # holds it ("recorded"); raising from it is how tests crash a run between any two writes.
 StepHook = Callable[[str, str, str], None]
 
@@ -159,7 +159,7 @@ class _Run:
         replaced = known.drafts_recreated if known else 0
         existing = self._recorded(recorded) if recorded else None
         if recorded and existing is None:
-            # Not finalized as far as the ledger knows (a finalized invoice is settled and never looked
+            # Not finalized as far as the publications know (a finalized invoice is settled and never looked
             # up again), so a draft went away: deleted in the dashboard, or lost by a test server.
             replaced = publications.forget_draft(self.con, invoice.invoice_id)
             self.repaired[invoice.invoice_id] = f"draft {recorded} no longer existed in Stripe; created again"

@@ -1,4 +1,4 @@
-"""The publication ledger: what was sent to Stripe for each issued invoice, and what Stripe said back.
+"""The publications: what was sent to Stripe for each issued invoice, and what Stripe said back.
 
 Written by the publisher (one row per invoice, one per invoice item) and by the loader of Stripe
 events (webhook inbox and events list); read by the finance reports and the payment-failed alerts.

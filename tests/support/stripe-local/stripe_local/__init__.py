@@ -1,8 +1,11 @@
-"""A local, stateful, Stripe-compatible test server (customers, invoice items, invoices, events,
-webhooks) with Stripe's idempotency rules and test controls for faults and time.
+"""A local, stateful, Stripe-compatible test server (account, customers and balances, invoice items,
+invoices, events, webhooks) with Stripe's idempotency rules, durable writes, and test controls for
+faults, time and demo customers who pay. Not part of the billing-pipeline product.
 
     with serve() as url:
         client = stripe.StripeClient("sk_test_local", base_addresses={"api": url})
+
+    python -m stripe_local run --state-dir data/stripe --autopay -- <command>
 """
 
 from stripe_local.app import create_app
