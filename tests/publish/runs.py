@@ -3,7 +3,7 @@
 import dagster as dg
 import pytest
 
-from billing_pipeline.defs.publish.invoices import publish_job, stripe_amounts_match_invoices, stripe_invoices
+from billing_pipeline.defs.publish.invoices import CHECK_NAME, publish_job, stripe_amounts_match_invoices, stripe_invoices
 from billing_pipeline.defs.publish.payments import stripe_events_job, stripe_payment_events
 from billing_pipeline.lib.publish.stripe_resource import StripeResource
 from billing_pipeline.lib.warehouse import BillingData
@@ -61,3 +61,9 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
     """What the failed steps said: a dg.Failure's description, else the error."""
     failures = [e.step_failure_data for e in result.all_events if e.is_step_failure]
     return "\n".join(f.user_failure_data.description if f.user_failure_data else f.error.message for f in failures)
+
+
+def check_evaluation(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    """The run's stripe_amounts_match_invoices evaluation."""
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == CHECK_NAME]
+    return evaluation

@@ -1,21 +1,13 @@
 """A negative invoice (a late re-rating that made an issued month cheaper) is published as Stripe
 represents it, a credit to the customer's balance, and reconciled with that balance."""
 
-import dagster as dg
-
-from billing_pipeline.defs.publish.invoices import CHECK_NAME
 from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.report.queries import load_period
 from billing_pipeline.lib.report.statements import statements
 from billing_pipeline.lib.warehouse import connect
 from tests.publish.issued_world import PUBLISHED, issue_a_negative_invoice
-from tests.publish.runs import materialization_metadata, run_publish, run_stripe_events
+from tests.publish.runs import check_evaluation, materialization_metadata, run_publish, run_stripe_events
 from tests.publish.stripe_view import stripe_view
-
-
-def check_evaluation(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
-    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == CHECK_NAME]
-    return evaluation
 
 
 def publications(paths: DataDir) -> dict[str, tuple]:

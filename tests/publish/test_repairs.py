@@ -3,10 +3,8 @@ gone), and a run killed at any step together with its Stripe server, against rea
 
 import shutil
 
-import dagster as dg
 import pytest
 
-from billing_pipeline.defs.publish.invoices import CHECK_NAME
 from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.publish.publisher import STEPS
 from billing_pipeline.lib.warehouse import connect
@@ -14,14 +12,9 @@ from stripe_local import LocalStripeControls, serve
 from tests.publish.conftest import sdk_client
 from tests.publish.crashes import Crash, crash_once_at, publish
 from tests.publish.issued_world import PUBLISHED, line_counts
-from tests.publish.runs import run_publish, stripe_at
+from tests.publish.runs import check_evaluation, run_publish, stripe_at
 from tests.publish.stripe_view import assert_published_exactly_once, stripe_view
 from tests.stripe_local.server_process import server_process
-
-
-def check_evaluation(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
-    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == CHECK_NAME]
-    return evaluation
 
 
 def publication(paths: DataDir, invoice_id: str) -> tuple:

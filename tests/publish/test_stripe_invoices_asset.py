@@ -1,15 +1,13 @@
 """The stripe_invoices asset and its reconciliation check, run by Dagster against a local Stripe."""
 
-import dagster as dg
 import pytest
 import stripe
 
-from billing_pipeline.defs.publish.invoices import CHECK_NAME
 from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.warehouse import connect
 from tests.publish.crashes import Crash, crash_once_at, publish
 from tests.publish.issued_world import PUBLISHED, TOTALS, line_counts, set_stripe_customer_id
-from tests.publish.runs import failure_message, materialization_metadata, run_publish
+from tests.publish.runs import check_evaluation, failure_message, materialization_metadata, run_publish
 from tests.publish.stripe_view import assert_published_exactly_once, stripe_view
 
 
@@ -17,11 +15,6 @@ def publications(paths: DataDir) -> dict[str, tuple]:
     with connect(paths.warehouse, read_only=True) as con:
         rows = con.execute("SELECT invoice_id, status, last_error, amount_due_cents FROM publish.invoice_publications").fetchall()
     return {row[0]: row[1:] for row in rows}
-
-
-def check_result(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
-    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == CHECK_NAME]
-    return evaluation
 
 
 def test_a_closed_period_becomes_one_finalized_stripe_invoice_per_account_and_the_check_reads_them_back(
@@ -34,7 +27,7 @@ def test_a_closed_period_becomes_one_finalized_stripe_invoice_per_account_and_th
     assert beta.metadata.to_dict()["period"] == "2026-01" and beta.auto_advance is False
     descriptions = sorted(item.description for item in view.items_by_invoice[beta.id])
     assert "API calls (Growth, graduated): 12,000 calls billable, Jan 16 - Jan 31 2026" in descriptions
-    assert check_result(result).passed
+    assert check_evaluation(result).passed
     metadata = materialization_metadata(result)
     assert (metadata["invoices_finalized"], metadata["invoices_skipped_zero"]) == (4, 1)
     assert metadata["published_total_cents"] == sum(PUBLISHED.values())
@@ -108,7 +101,7 @@ def test_the_reconciliation_check_fails_when_stripes_amount_differs_from_the_iss
 
     result = run_publish(paths, local_stripe)
 
-    evaluation = check_result(result)
+    evaluation = check_evaluation(result)
     assert not evaluation.passed
     assert evaluation.description == "1 of 4 invoices differ in Stripe: INV-202601-late (Stripe total 4799, issued 3800)"
     assert "| INV-202601-late |" in evaluation.metadata["mismatches"].value
