@@ -24,9 +24,11 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.installed
 
+# The demo asks for the local Stripe test server (a dev-only package): it lives exactly as long as the
+# run, keeps its state in data/stripe, and its demo customers pay as invoices are finalized.
 demo: install  ## the whole pipeline on the bundled sample (generated first when data/ has no catalog)
 	@test -f $(BILLING_DATA_DIR)/catalog/plans.yaml || $(BIN)/billing-pipeline generate
-	$(BIN)/billing-pipeline run
+	$(BIN)/python -m stripe_local run --state-dir $(BILLING_DATA_DIR)/stripe --autopay -- $(BIN)/billing-pipeline run
 
 test: install  ## the test suite
 	$(BIN)/python -m pytest -q -n 2

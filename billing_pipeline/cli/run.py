@@ -23,6 +23,10 @@ class Refused(Exception):
     """An operator mistake, caught before anything ran: one line, exit code 2."""
 
 
+class NotReady(Exception):
+    """A step cannot run as configured (no Stripe key, say): one line, and the steps downstream wait."""
+
+
 @dataclass(frozen=True)
 class Launch:
     """One run of a job: its partition (or range, through tags) and run config."""
@@ -49,6 +53,7 @@ class Context:
     as_of: date
     started_at: datetime
     console: Console
+    stripe: str | None = None  # where publishing goes, once asked
 
 
 @dataclass(frozen=True)
@@ -87,11 +92,30 @@ def _rating_window(ctx: Context) -> list[Launch]:
     return [Launch(f"{start[:7]}..{end[:7]} as of {ctx.as_of}", tags=plan.tags, run_config=plan.run_config)]
 
 
+def _stripe(ctx: Context) -> None:
+    """Name the Stripe account a run talks to before it does, once; without a usable one, nothing
+    is published or read from Stripe."""
+    from billing_pipeline.lib.publish.stripe_resource import StripeNotConfigured, StripeResource
+
+    if ctx.stripe is None:
+        try:
+            ctx.stripe = StripeResource().target().describe()
+        except StripeNotConfigured as problem:
+            raise NotReady(f"not publishing: {problem}") from None
+        ctx.console.line(f"publishing to {ctx.stripe}")
+
+
 def _periods_to_publish(ctx: Context) -> list[Launch]:
     from billing_pipeline.lib.publish.publications import periods_to_publish
 
+    _stripe(ctx)
     with _warehouse(ctx) as con:
         return [Launch(period, f"{period}-01") for period in periods_to_publish(con)]
+
+
+def _payment_events(ctx: Context) -> list[Launch]:
+    _stripe(ctx)
+    return _once(ctx)
 
 
 def _issued_periods(ctx: Context) -> list[Launch]:
@@ -174,7 +198,7 @@ STEPS: dict[str, Step] = {
     "rating_job": Step(_rating_window, _report_rating, "rating"),
     "quota_snapshot_job": Step(_once, _report_nothing, "quota snapshot"),
     "publish_job": Step(_periods_to_publish, _report_publish, "publish to Stripe"),
-    "stripe_events_job": Step(_once, _report_payments, "Stripe payment events"),
+    "stripe_events_job": Step(_payment_events, _report_payments, "Stripe payment events"),
     "report_job": Step(_issued_periods, _report_reports, "finance reports"),
     "usage_alerts_job": Step(_as_of_day, _report_alerts, "usage alerts"),
 }
@@ -254,7 +278,14 @@ def _run_steps(ctx: Context, log: RunLog) -> bool:
         if job in held:
             ctx.console.line(f"{step.title}: not run, because {held[job]} failed")
             continue
-        launches = step.due(ctx)
+        try:
+            launches = step.due(ctx)
+        except NotReady as reason:
+            ctx.console.problem(str(reason))
+            ok = False
+            for other in downstream[job]:
+                held.setdefault(other, step.title)
+            continue
         if not launches:
             ctx.console.line(f"{step.title}: nothing due")
             continue

@@ -42,10 +42,5 @@ class DataDir:
         """Verified Stripe webhook events, one JSON file per event id, waiting to be loaded."""
         return self.root / "landing" / "stripe_events"
 
-    @property
-    def stripe_state(self) -> Path:
-        """State of the local Stripe-compatible server the demo publishes to."""
-        return self.root / "stripe"
-
     def day_folder(self, day: str) -> Path:
         return self.landing_usage / day

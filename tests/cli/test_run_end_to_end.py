@@ -24,7 +24,10 @@ def test_billing_pipeline_run_ingests_a_small_generated_folder_end_to_end(tmp_pa
     env.pop("DAGSTER_HOME", None)
     subprocess.run([CLI, "generate", "--accounts", "12", "--start", "2026-08-30", "--days", "4", "--events-per-day", "200"],
                    env=env, check=True, capture_output=True)
-    done = subprocess.run([CLI, "run", "--as-of", "2026-09-10"], env=env, capture_output=True, text=True, timeout=600)
+    # As `make demo` runs it: against the local Stripe test server, whose demo customers pay.
+    local_stripe = [sys.executable, "-m", "stripe_local", "run", "--state-dir", str(data / "stripe"), "--autopay", "--"]
+    done = subprocess.run([*local_stripe, CLI, "run", "--as-of", "2026-09-10"], env=env, capture_output=True, text=True,
+                          timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ingested 4/4 landing days" in done.stdout
     # August closed on September 4 (3 grace days) and is issued; September is the open month.
@@ -46,7 +49,7 @@ def test_billing_pipeline_run_ingests_a_small_generated_folder_end_to_end(tmp_pa
 
 
 def assert_august_was_published_reported_and_paid(stdout, data):
-    """Without STRIPE_API_KEY the run publishes to the local Stripe server, the demo customers pay,
+    """The run publishes to the local Stripe test server it was given, the demo customers pay,
     finance gets August's reports, and alerts go to the default JSONL sink."""
     published = re.search(r"^2026-08  stripe: (\d+) published, (\d+) skipped \(zero total\), 0 failed$", stdout, re.M)
     assert published, stdout[-2000:]

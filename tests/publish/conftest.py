@@ -2,6 +2,7 @@
 loopback, and official SDK clients to check what reached it."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -9,11 +10,9 @@ import stripe
 
 from billing_pipeline.lib.publish.stripe_resource import StripeResource
 from billing_pipeline.exchange.data_dir import DataDir
-from billing_pipeline.stripe_local import LocalStripeControls, serve
+from stripe_local import LocalStripeControls, serve
 from tests.publish.issued_world import copy_of, issued_template_for
-from tests.publish.runs import NO_KEY_VARIABLE
-
-API_KEY = "sk_test_local"
+from tests.publish.runs import API_KEY, stripe_at
 
 
 @pytest.fixture(scope="session")
@@ -39,15 +38,23 @@ def controls(stripe_url: str) -> Iterator[LocalStripeControls]:
         yield session_controls
 
 
+@contextmanager
+def sdk_client(url: str) -> Iterator[stripe.StripeClient]:
+    """The test's own view of a Stripe, independent of the publisher's client."""
+    transport = stripe.RequestsClient()
+    try:
+        yield stripe.StripeClient(API_KEY, base_addresses={"api": url}, max_network_retries=0, http_client=transport)
+    finally:
+        transport.close()
+
+
 @pytest.fixture
 def sdk(stripe_url: str, controls: LocalStripeControls) -> Iterator[stripe.StripeClient]:
-    """The test's own view of Stripe, independent of the publisher's client."""
-    transport = stripe.RequestsClient()
-    yield stripe.StripeClient(API_KEY, base_addresses={"api": stripe_url}, max_network_retries=0, http_client=transport)
-    transport.close()
+    with sdk_client(stripe_url) as client:
+        yield client
 
 
 @pytest.fixture
-def local_stripe(stripe_url: str, controls: LocalStripeControls) -> StripeResource:
-    """The publish stage's resource pointed at the session's server (fresh for this test)."""
-    return StripeResource(api_base=stripe_url, api_key_env_var=NO_KEY_VARIABLE)
+def local_stripe(stripe_url: str, controls: LocalStripeControls, monkeypatch: pytest.MonkeyPatch) -> StripeResource:
+    """The publish stage's resource configured for the session's server (fresh for this test)."""
+    return stripe_at(monkeypatch, stripe_url)

@@ -85,3 +85,29 @@ def set_stripe_customer_id(paths: DataDir, account_id: str, customer_id: str) ->
 def line_counts(paths: DataDir) -> dict[str, int]:
     with connect(paths.warehouse, read_only=True) as con:
         return dict(con.execute("SELECT invoice_id, count(*) FROM fct_issued_invoice_lines GROUP BY ALL").fetchall())
+
+
+def issue_a_negative_invoice(paths: DataDir, invoice_id: str, adjustment_cents: int) -> int:
+    """Give `invoice_id` the negative adjustment line rating issues when late events re-rate an issued
+    month cheaper (README, "Periods, closing and late events"), and the totals that go with it, as
+    if the month had closed that way. Rating such a month takes a second closed month with volume
+    pricing; what is tested here is what publishing does with the result. Returns the new total."""
+    with connect(paths.warehouse) as con:
+        [(period, account_id, line_count, issued_on)] = con.execute(
+            "SELECT period, account_id, line_count, issued_on FROM fct_issued_invoices WHERE invoice_id = ?",
+            [invoice_id]).fetchall()
+        con.execute(
+            """INSERT INTO fct_issued_invoice_lines (invoice_id, line_id, line_number, account_id, period, line_type,
+                   amount_cents, is_trial, description, usage_start, usage_end, adjusts_period, late_event_count,
+                   line_key, issued_on)
+               VALUES (?, ? || '/adjustment:2025-12', ?, ?, ?, 'adjustment', ?, false,
+                   'Adjustment for 2025-12: re-rated with 40 late events', DATE '2025-12-01', DATE '2026-01-01',
+                   '2025-12', 40, 'adjustment:2025-12', ?)""",
+            [invoice_id, invoice_id, line_count + 1, account_id, period, adjustment_cents, issued_on]).fetchall()
+        [(total,)] = con.execute(
+            """UPDATE fct_issued_invoices SET total_cents = total_cents + ?, adjustment_cents = adjustment_cents + ?,
+                   line_count = line_count + 1 WHERE invoice_id = ? RETURNING total_cents""",
+            [adjustment_cents, adjustment_cents, invoice_id]).fetchall()
+        con.execute("UPDATE fct_issued_periods SET total_cents = total_cents + ? WHERE period = ?",
+                    [adjustment_cents, period]).fetchall()
+    return total

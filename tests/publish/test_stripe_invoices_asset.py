@@ -1,31 +1,20 @@
 """The stripe_invoices asset and its reconciliation check, run by Dagster against a local Stripe."""
 
-import dagster as dg
 import pytest
 import stripe
 
-from billing_pipeline.defs.publish.invoices import CHECK_NAME
-from billing_pipeline.lib.publish.stripe_resource import StripeResource
 from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.warehouse import connect
+from tests.publish.crashes import Crash, crash_once_at, publish
 from tests.publish.issued_world import PUBLISHED, TOTALS, line_counts, set_stripe_customer_id
-from tests.publish.runs import NO_KEY_VARIABLE, run_publish
+from tests.publish.runs import check_evaluation, failure_message, materialization_metadata, run_publish
 from tests.publish.stripe_view import assert_published_exactly_once, stripe_view
 
 
-def ledger(paths: DataDir) -> dict[str, tuple]:
+def publications(paths: DataDir) -> dict[str, tuple]:
     with connect(paths.warehouse, read_only=True) as con:
         rows = con.execute("SELECT invoice_id, status, last_error, amount_due_cents FROM publish.invoice_publications").fetchall()
     return {row[0]: row[1:] for row in rows}
-
-
-def check_result(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
-    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == CHECK_NAME]
-    return evaluation
-
-
-def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    return "\n".join(e.step_failure_data.error.message for e in result.all_events if e.is_step_failure)
 
 
 def test_a_closed_period_becomes_one_finalized_stripe_invoice_per_account_and_the_check_reads_them_back(
@@ -38,12 +27,11 @@ def test_a_closed_period_becomes_one_finalized_stripe_invoice_per_account_and_th
     assert beta.metadata.to_dict()["period"] == "2026-01" and beta.auto_advance is False
     descriptions = sorted(item.description for item in view.items_by_invoice[beta.id])
     assert "API calls (Growth, graduated): 12,000 calls billable, Jan 16 - Jan 31 2026" in descriptions
-    assert check_result(result).passed
-    metadata = result.asset_materializations_for_node("stripe_invoices")[0].metadata
-    assert metadata["stripe_mode"].value == "local"
-    assert (metadata["invoices_finalized"].value, metadata["invoices_skipped_zero"].value) == (4, 1)
-    assert metadata["published_total_cents"].value == sum(PUBLISHED.values())
-    assert ledger(paths)["INV-202601-dora"] == ("finalized", None, 7100)
+    assert check_evaluation(result).passed
+    metadata = materialization_metadata(result)
+    assert (metadata["invoices_finalized"], metadata["invoices_skipped_zero"]) == (4, 1)
+    assert metadata["published_total_cents"] == sum(PUBLISHED.values())
+    assert publications(paths)["INV-202601-dora"] == ("finalized", None, 7100)
 
 
 def test_a_second_run_of_a_published_period_writes_nothing_to_stripe(paths, local_stripe, controls):
@@ -60,7 +48,7 @@ def test_a_period_that_was_not_issued_is_refused_and_nothing_is_sent(paths, loca
 
     assert not result.success
     assert "2026-02 is not in fct_issued_periods" in failure_message(result)
-    assert controls.requests() == []
+    assert [(r["method"], r["path"]) for r in controls.requests()] == [("GET", "/v1/account")]  # which account, no more
 
 
 def test_a_bad_stripe_customer_id_fails_that_invoice_with_stripes_message_and_the_rest_publish(
@@ -72,7 +60,7 @@ def test_a_bad_stripe_customer_id_fails_that_invoice_with_stripes_message_and_th
     assert not result.success
     message = failure_message(result)
     assert "1 invoice(s) of 2026-01 not published: INV-202601-dora: No such customer: 'cus_DoesNotExist'" in message
-    status, error, _ = ledger(paths)["INV-202601-dora"]
+    status, error, _ = publications(paths)["INV-202601-dora"]
     assert (status, error) == ("failed", "No such customer: 'cus_DoesNotExist'")
     others = {i: t for i, t in PUBLISHED.items() if i != "INV-202601-dora"}
     assert stripe_view(sdk).amounts_due() == others
@@ -90,54 +78,37 @@ def test_a_configured_stripe_customer_id_is_used_instead_of_creating_one(paths, 
 
 def test_zero_total_invoices_follow_the_policy_skip_by_default_publish_on_request(paths, local_stripe, sdk):
     assert run_publish(paths, local_stripe).success
-    assert ledger(paths)["INV-202601-acme"][0] == "skipped_zero"
+    assert publications(paths)["INV-202601-acme"][0] == "skipped_zero"
     assert "INV-202601-acme" not in stripe_view(sdk).invoices_by_id
 
     assert run_publish(paths, local_stripe, zero_total="publish").success
 
     acme = stripe_view(sdk).only_invoice("INV-202601-acme")
     assert (acme.amount_due, acme.status) == (0, "paid")  # Stripe settles a zero invoice on finalize
-    assert ledger(paths)["INV-202601-acme"][0] == "finalized"
+    assert publications(paths)["INV-202601-acme"][0] == "finalized"
     assert stripe_view(sdk).amounts_due() == TOTALS
 
 
 def test_the_reconciliation_check_fails_when_stripes_amount_differs_from_the_issued_total(
-        paths, local_stripe, sdk, stripe_url):
+        paths, local_stripe, sdk):
     # Someone adds a line to our draft by hand between a crashed run and its re-run.
-    from billing_pipeline.lib.publish.publisher import publish_period
-    from tests.publish.test_exactly_once import Crash, crash_once_at, publisher_client
-
     hook, _ = crash_once_at("INV-202601-late", "item", "recorded")
-    with pytest.raises(Crash), publisher_client(stripe_url) as client, connect(paths.warehouse) as con:
-        publish_period(con, client, "2026-01", on_step=hook)
+    with pytest.raises(Crash):
+        publish(paths, local_stripe, hook=hook)
     draft = stripe_view(sdk).only_invoice("INV-202601-late")
     sdk.v1.invoice_items.create({"customer": draft.customer, "invoice": draft.id, "amount": 999,
                                  "description": "added by hand"})
 
     result = run_publish(paths, local_stripe)
 
-    evaluation = check_result(result)
+    evaluation = check_evaluation(result)
     assert not evaluation.passed
-    assert evaluation.description == "1 of 4 invoices differ in Stripe: INV-202601-late"
+    assert evaluation.description == "1 of 4 invoices differ in Stripe: INV-202601-late (Stripe total 4799, issued 3800)"
     assert "| INV-202601-late |" in evaluation.metadata["mismatches"].value
     assert stripe.Invoice.construct_from(sdk.v1.invoices.retrieve(draft.id), None).amount_due == 3800 + 999
 
 
-def test_without_an_api_key_the_run_publishes_to_a_local_server_it_starts_on_the_data_folder(paths):
-    resource = StripeResource(api_key_env_var=NO_KEY_VARIABLE)
-    instance = dg.DagsterInstance.ephemeral()
-
-    result = run_publish(paths, resource, instance=instance)
-
-    assert result.success
-    assert (paths.stripe_state / "stripe_local_state.json").exists()
-    metadata = result.asset_materializations_for_node("stripe_invoices")[0].metadata
-    assert metadata["stripe_mode"].value == "local"
-    warnings = [entry.user_message for entry in instance.all_logs(result.run_id) if entry.level >= 30]
-    assert any("is not set: publishing to the LOCAL Stripe-compatible server" in w for w in warnings)
-
-
-def test_the_periods_left_to_publish_are_the_issued_ones_not_settled_in_the_ledger(paths, local_stripe):
+def test_the_periods_left_to_publish_are_the_issued_ones_not_settled_in_their_publications(paths, local_stripe):
     from billing_pipeline.lib.publish.publications import period_counts, periods_to_publish
 
     with connect(paths.warehouse, read_only=True) as con:
@@ -157,7 +128,7 @@ def test_issued_content_that_changed_after_publication_is_an_integrity_error_and
         paths, local_stripe, controls, sdk):
     assert run_publish(paths, local_stripe).success
     writes_before = [r for r in controls.requests() if r["method"] == "POST"]
-    with connect(paths.warehouse) as con:  # the immutable ledger rebuilt with other amounts
+    with connect(paths.warehouse) as con:  # the issued invoices rebuilt with other amounts
         con.execute("UPDATE fct_issued_invoice_lines SET amount_cents = amount_cents + 100 "
                     "WHERE line_id LIKE 'INV-202601-dora/base_fee%'").fetchall()
 
@@ -165,6 +136,6 @@ def test_issued_content_that_changed_after_publication_is_an_integrity_error_and
 
     assert not result.success
     assert "INV-202601-dora: issued content changed after publication" in failure_message(result)
-    assert ledger(paths)["INV-202601-dora"][0] == "integrity_error"
+    assert publications(paths)["INV-202601-dora"][0] == "integrity_error"
     assert [r for r in controls.requests() if r["method"] == "POST"] == writes_before
     assert stripe_view(sdk).amounts_due() == PUBLISHED

@@ -1,16 +1,22 @@
-"""POST /v1/stripe/webhook: verified with the Stripe SDK, landed in the inbox once, never trusted unsigned."""
+"""POST /v1/stripe/webhook: verified with the Stripe SDK, landed in the inbox once, never trusted
+unsigned, and never read past its size limit."""
 
 import json
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from billing_pipeline.stripe_local.webhooks import signature_header
 from quotas_api.app import create_app
+from quotas_api.routes.stripe_webhook import MAX_BODY_BYTES
 from quotas_api.settings import Settings
+from sample_service import write_sample_service
+from stripe_local.webhooks import signature_header
+from uvicorn_process import uvicorn_server
 
 SECRET = "whsec_test_secret_for_the_webhook"
 
@@ -81,6 +87,54 @@ def test_a_correctly_signed_but_stale_delivery_is_rejected(webhook_client, inbox
     assert response.status_code == 400
     assert "Timestamp outside the tolerance zone" in response.json()["error"]["message"]
     assert not inbox.exists()
+
+
+@pytest.mark.parametrize("body", [
+    json.dumps([{"id": "evt_1InAList", "type": "invoice.paid"}]),
+    json.dumps({"object": "event", "type": "invoice.paid", "created": 1}),
+    json.dumps({"id": 42, "type": "invoice.paid"}),
+    "not json at all",
+], ids=["json-array", "no-id", "id-not-a-string", "not-json"])
+def test_a_correctly_signed_body_that_is_not_one_event_is_a_400_and_nothing_is_stored(webhook_client, inbox, body):
+    response = post(webhook_client, body)
+
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "bad_payload")
+    assert not inbox.exists()
+
+
+def test_a_body_declared_larger_than_the_limit_is_refused_before_it_is_read(webhook_client, inbox):
+    payload = event_payload()
+    header = signature_header(payload, SECRET, int(time.time()))
+
+    response = webhook_client.post("/v1/stripe/webhook", content=payload, headers={
+        "Stripe-Signature": header, "Content-Length": str(MAX_BODY_BYTES + 1)})
+
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "body_too_large")
+    assert not inbox.exists()
+
+
+def test_a_body_that_never_ends_is_answered_413_as_soon_as_it_passes_the_limit(tmp_path: Path):
+    # A real server and a client that would stream for ever: the answer comes after about the limit.
+    write_sample_service(tmp_path, datetime.now(UTC))
+    sent = 0
+
+    def endless():
+        nonlocal sent
+        chunk = b" " * 65536
+        while True:
+            sent += len(chunk)
+            yield chunk
+
+    environment = {"BILLING_DATA_DIR": str(tmp_path), "STRIPE_WEBHOOK_SECRET": SECRET}
+    with uvicorn_server("quotas_api.app:app", environment, tmp_path / "server.log") as server:
+        started = time.monotonic()
+        response = httpx.post(server.base_url + "/v1/stripe/webhook", content=endless(), timeout=10,
+                              headers={"Stripe-Signature": "t=1,v1=0"})
+        seconds = time.monotonic() - started
+
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "body_too_large")
+    assert seconds < 5
+    assert sent < 16 * MAX_BODY_BYTES  # the limit, plus what socket buffers held when the server hung up
 
 
 def test_without_a_webhook_secret_the_endpoint_answers_503_and_says_why(client, inbox):

@@ -1,5 +1,5 @@
 """End to end: the local Stripe server signs and sends webhooks to the quota API under uvicorn on
-loopback; the inbox it fills is loaded by the stripe_payment_events asset into the ledger."""
+loopback; the inbox it fills is loaded by the stripe_payment_events asset into publish.stripe_events."""
 
 import socket
 import threading
@@ -14,12 +14,12 @@ import stripe
 import uvicorn
 
 from billing_pipeline.lib.warehouse import connect
-from billing_pipeline.stripe_local import LocalStripeControls, serve
 from quotas_api.app import create_app
 from quotas_api.settings import Settings
 from sample_service import write_sample_service
+from stripe_local import LocalStripeControls, serve
 from tests.publish.issued_world import copy_of, issued_template_for
-from tests.publish.runs import NO_KEY_VARIABLE, event_metadata, run_publish, run_stripe_events
+from tests.publish.runs import event_metadata, run_publish, run_stripe_events, stripe_at
 from tests.publish.stripe_view import stripe_view
 
 
@@ -45,9 +45,8 @@ def wait_for(condition, timeout: float = 15.0):
     raise AssertionError("condition not met in time")
 
 
-def test_signed_webhooks_reach_the_ledger_through_the_inbox_once_each(request, tmp_path_factory, tmp_path: Path):
-    from billing_pipeline.lib.publish.stripe_resource import StripeResource
-
+def test_signed_webhooks_are_recorded_through_the_inbox_once_each(request, tmp_path_factory, tmp_path: Path,
+                                                                    monkeypatch):
     paths = copy_of(issued_template_for(request.config, tmp_path_factory), tmp_path / "data")
     write_sample_service(tmp_path / "service", datetime.now(UTC))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -62,7 +61,7 @@ def test_signed_webhooks_reach_the_ledger_through_the_inbox_once_each(request, t
                             api_keys_file=tmp_path / "service" / "catalog" / "api_keys.yaml",
                             stripe_webhook_secret=endpoint.secret, stripe_inbox=paths.stripe_inbox)
         with quotas_api_on(sock, settings):
-            resource = StripeResource(api_base=stripe_url, api_key_env_var=NO_KEY_VARIABLE)
+            resource = stripe_at(monkeypatch, stripe_url)
             assert run_publish(paths, resource).success
             view = stripe_view(sdk)
             controls.decline_next_payments(1)

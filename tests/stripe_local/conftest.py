@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import stripe
 
-from billing_pipeline.stripe_local import LocalStripeControls, serve
+from stripe_local import LocalStripeControls, serve
 
 API_KEY = "sk_test_local"
 FAST_WEBHOOK_RETRIES = (0.05, 0.1, 0.2)

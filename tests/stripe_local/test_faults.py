@@ -8,7 +8,7 @@ from typing import Callable
 import pytest
 import stripe
 
-from billing_pipeline.stripe_local import LocalStripeControls
+from stripe_local import LocalStripeControls
 
 
 def _attempts(controls: LocalStripeControls, path: str) -> list[dict[str, object]]:

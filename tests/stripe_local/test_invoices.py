@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from billing_pipeline.stripe_local import LocalStripeControls
+from stripe_local import LocalStripeControls
 
 
 def _customer(client: stripe.StripeClient) -> str:

@@ -1,4 +1,4 @@
-"""`stripe_payment_events`: what Stripe says about our invoices' payments, into the ledger once.
+"""`stripe_payment_events`: what Stripe says about our invoices' payments, recorded once.
 
 The webhook endpoint of the quota API lands verified events as files in the inbox; this asset
 loads them, then lists Stripe's events since its cursor, so an event whose webhook never arrived
@@ -8,7 +8,7 @@ is recorded all the same. A sensor runs it whenever the inbox holds files.
 import dagster as dg
 import polars as pl
 
-from billing_pipeline.lib.publish.stripe_resource import StripeResource
+from billing_pipeline.lib.publish.stripe_resource import StripeNotConfigured, StripeResource
 from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.lib import markdown
 from billing_pipeline.lib.publish.stripe_events import EventLoad, load_inbox, load_listed
@@ -29,20 +29,23 @@ from billing_pipeline.exchange import stripe_inbox
 def stripe_payment_events(context: dg.AssetExecutionContext, billing_data: BillingData,
                           stripe: StripeResource) -> dg.MaterializeResult:
     counts = EventLoad()
-    with stripe.session(billing_data.paths.stripe_state, context.log) as session, billing_data.warehouse() as con:
-        load_inbox(con, billing_data.paths.stripe_inbox, counts)
-        load_listed(con, session.client, counts)
-        status = pl.from_arrow(con.sql(
-            "SELECT payment_status, count(*) AS invoices, sum(total_cents) AS total_cents "
-            "FROM publish.invoice_payment_status WHERE publication_status = 'finalized' GROUP BY ALL ORDER BY 1"
-        ).to_arrow_table())
-        failed = pl.from_arrow(con.sql(
-            "SELECT invoice_id, account_id, period, total_cents, failure_message, payment_event_at "
-            "FROM publish.invoice_payment_status WHERE payment_status = 'payment_failed' ORDER BY invoice_id"
-        ).to_arrow_table())
+    try:
+        with stripe.session() as session, billing_data.warehouse() as con:
+            load_inbox(con, billing_data.paths.stripe_inbox, counts)
+            load_listed(con, session.client, counts)
+            status = pl.from_arrow(con.sql(
+                "SELECT payment_status, count(*) AS invoices, sum(total_cents) AS total_cents "
+                "FROM publish.invoice_payment_status WHERE publication_status = 'finalized' GROUP BY ALL ORDER BY 1"
+            ).to_arrow_table())
+            failed = pl.from_arrow(con.sql(
+                "SELECT invoice_id, account_id, period, total_cents, failure_message, payment_event_at "
+                "FROM publish.invoice_payment_status WHERE payment_status = 'payment_failed' ORDER BY invoice_id"
+            ).to_arrow_table())
+    except StripeNotConfigured as refused:
+        raise dg.Failure(description=str(refused)) from None
     return dg.MaterializeResult(metadata={
         "dagster/row_count": counts.recorded,
-        "stripe_mode": session.mode,
+        **session.target.metadata(),
         "recorded": counts.recorded,
         "already_recorded": counts.duplicates,
         "not_our_invoices": counts.not_ours,
@@ -56,7 +59,7 @@ def stripe_payment_events(context: dg.AssetExecutionContext, billing_data: Billi
 
 stripe_events_job = dg.define_asset_job(
     "stripe_events_job", selection=dg.AssetSelection.assets(stripe_payment_events),
-    description="Load Stripe payment events (webhook inbox and events list) into the publication ledger.",
+    description="Load Stripe payment events (webhook inbox and events list) into publish.stripe_events.",
 )
 
 

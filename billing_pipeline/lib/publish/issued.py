@@ -1,8 +1,8 @@
 """What a period's publication sends: its issued invoices and lines, frozen by the monthly close.
 
-The issued ledger (fct_issued_*) never changes once a period is in fct_issued_periods, so the
-content hash of an invoice is fixed too; a different hash later means the ledger was tampered
-with or rebuilt, which the publisher refuses to paper over.
+Issued invoices (fct_issued_*) never change once a period is in fct_issued_periods, so the content
+hash of an invoice is fixed too; a different hash later means the issued tables were tampered with
+or rebuilt, which the publisher refuses to paper over.
 """
 
 import hashlib
@@ -61,7 +61,7 @@ class IssuedInvoice:
 
     @property
     def content_hash(self) -> str:
-        # Only the fields a customer is billed on: columns added to the ledger later change nothing.
+        # Only the fields a customer is billed on: columns added to the issued tables later change nothing.
         content = {
             "invoice_id": self.invoice_id, "account_id": self.account_id, "period": self.period,
             "currency": self.currency, "total_cents": self.total_cents,

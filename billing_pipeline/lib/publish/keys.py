@@ -3,7 +3,7 @@
 The SDK's own keys are random per process, so a re-run after a crash would repeat a write Stripe
 already applied. Ours name the invoice and the step and carry the content hash, so changed content
 can never replay an answer given to other content. Stripe keeps a key 24 hours; after that the
-ledger and lists by metadata decide instead (publisher.py).
+publications and lists by metadata decide instead (publisher.py).
 """
 
 import hashlib
@@ -13,7 +13,8 @@ PREFIX = "bp"
 
 def idempotency_key(invoice_id: str, step: str, content_hash: str, part: str | None = None) -> str:
     key = f"{PREFIX}:{invoice_id}:{step}:{content_hash[:16]}"
-    # Line ids can be long; a digest keeps every key well under Stripe's 255 characters.
+    # The part (a draft id and line id, a replacement number) can be long; a digest keeps every key
+    # well under Stripe's 255 characters.
     return f"{key}:{digest(part)}" if part is not None else key
 
 

@@ -1,6 +1,6 @@
-"""Rows of the publication ledger (publication_ledger.py), written after every Stripe step.
+"""The publications (schema.py): one row per issued invoice, written after every Stripe step.
 
-Each write commits on its own (DuckDB autocommit), so a crash between two steps leaves the ledger
+Each write commits on its own (DuckDB autocommit), so a crash between two steps leaves the publication
 saying exactly how far the invoice got, and the next run resumes from there. Every result is fetched
 to the end: DuckDB 2.0 refuses new work on a connection holding an unfinished result.
 """
@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from billing_pipeline.lib.publish.issued import IssuedInvoice
+from billing_pipeline.lib.publish.stripe_resource import StripeTarget
 from billing_pipeline.lib.warehouse import relation_exists
 
 # Ledger statuses a run does not touch again.
@@ -25,6 +26,7 @@ class Publication:
     status: str
     stripe_customer_id: str | None
     stripe_invoice_id: str | None
+    drafts_recreated: int
 
 
 def now() -> datetime:
@@ -33,22 +35,43 @@ def now() -> datetime:
 
 def publication(con: duckdb.DuckDBPyConnection, invoice_id: str) -> Publication | None:
     rows = con.execute(
-        """SELECT invoice_id, content_hash, status, stripe_customer_id, stripe_invoice_id
+        """SELECT invoice_id, content_hash, status, stripe_customer_id, stripe_invoice_id, coalesce(drafts_recreated, 0)
            FROM publish.invoice_publications WHERE invoice_id = ?""", [invoice_id]).fetchall()
     return Publication(*rows[0]) if rows else None
 
 
-def start_attempt(con: duckdb.DuckDBPyConnection, invoice: IssuedInvoice) -> None:
+def start_attempt(con: duckdb.DuckDBPyConnection, invoice: IssuedInvoice, target: StripeTarget) -> None:
     moment = now()
     con.execute(
         """INSERT INTO publish.invoice_publications
                (invoice_id, account_id, period, currency, total_cents, content_hash, status, attempts,
-                first_attempt_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?)
+                first_attempt_at, updated_at, stripe_account_id, stripe_mode, stripe_api_base)
+           VALUES (?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?)
            ON CONFLICT (invoice_id) DO UPDATE SET attempts = attempts + 1, last_error = NULL,
-               updated_at = excluded.updated_at""",
+               updated_at = excluded.updated_at, stripe_account_id = excluded.stripe_account_id,
+               stripe_mode = excluded.stripe_mode, stripe_api_base = excluded.stripe_api_base""",
         [invoice.invoice_id, invoice.account_id, invoice.period, invoice.currency, invoice.total_cents,
-         invoice.content_hash, moment, moment]).fetchall()
+         invoice.content_hash, moment, moment, target.account_id, target.mode, target.api_base]).fetchall()
+
+
+def stripe_accounts(con: duckdb.DuckDBPyConnection, period: str) -> list[StripeTarget]:
+    """The Stripe accounts the period's publications went to (one, unless something went wrong)."""
+    return [StripeTarget(*row) for row in con.execute(
+        """SELECT stripe_account_id, any_value(stripe_mode), any_value(stripe_api_base)
+           FROM publish.invoice_publications WHERE period = ? AND stripe_account_id IS NOT NULL
+           GROUP BY ALL ORDER BY 1""", [period]).fetchall()]
+
+
+def forget_draft(con: duckdb.DuckDBPyConnection, invoice_id: str) -> int:
+    """The recorded draft no longer exists in Stripe: back to customer_ready, its items forgotten.
+    Returns how many drafts of this invoice have now been replaced."""
+    con.execute("DELETE FROM publish.invoice_item_publications WHERE invoice_id = ?", [invoice_id]).fetchall()
+    [(count,)] = con.execute(
+        """UPDATE publish.invoice_publications
+           SET status = 'customer_ready', stripe_invoice_id = NULL, updated_at = ?,
+               drafts_recreated = coalesce(drafts_recreated, 0) + 1
+           WHERE invoice_id = ? RETURNING drafts_recreated""", [now(), invoice_id]).fetchall()
+    return count
 
 
 def record(con: duckdb.DuckDBPyConnection, invoice_id: str, status: str, **fields: object) -> None:
@@ -73,13 +96,13 @@ def mark_integrity_error(con: duckdb.DuckDBPyConnection, invoice: IssuedInvoice,
 
 def period_rows(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
     return pl.from_arrow(con.sql(
-        """SELECT invoice_id, account_id, status, total_cents, amount_due_cents, stripe_customer_id,
-                  stripe_invoice_id, stripe_invoice_number, attempts, last_error
+        """SELECT invoice_id, account_id, status, total_cents, amount_due_cents, balance_applied_cents,
+                  stripe_customer_id, stripe_invoice_id, stripe_invoice_number, attempts, drafts_recreated, last_error
            FROM publish.invoice_publications WHERE period = ? ORDER BY invoice_id""", params=[period]).to_arrow_table())
 
 
 def periods_to_publish(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Issued periods with an invoice that has no final ledger status yet (never tried, crashed, failed)."""
+    """Issued periods with an invoice that has no final publication status yet (never tried, crashed, failed)."""
     if not relation_exists(con, "main", "fct_issued_periods"):
         return []
     if not relation_exists(con, "publish", "invoice_publications"):
@@ -92,6 +115,6 @@ def periods_to_publish(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def period_counts(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, int]:
-    """Invoices of the period by ledger status, for a one-line summary."""
+    """Invoices of the period by publication status, for a one-line summary."""
     return dict(con.execute("SELECT status, count(*) FROM publish.invoice_publications WHERE period = ? GROUP BY ALL",
                             [period]).fetchall())

@@ -1,4 +1,4 @@
-"""The publication ledger: what was sent to Stripe for each issued invoice, and what Stripe said back.
+"""The publications: what was sent to Stripe for each issued invoice, and what Stripe said back.
 
 Written by the publisher (one row per invoice, one per invoice item) and by the loader of Stripe
 events (webhook inbox and events list); read by the finance reports and the payment-failed alerts.
@@ -13,6 +13,7 @@ CREATE SCHEMA IF NOT EXISTS publish;
 -- One row per issued invoice; status moves pending -> customer_ready -> draft_created -> items_added
 -- -> finalized, or ends in skipped_zero (zero-total policy) or failed (last_error says why; a re-run
 -- resumes it), or integrity_error (the issued content no longer matches content_hash: never republished).
+-- A recorded draft that vanished from Stripe moves back to customer_ready and is created again.
 CREATE TABLE IF NOT EXISTS publish.invoice_publications (
     invoice_id VARCHAR PRIMARY KEY,
     account_id VARCHAR NOT NULL,
@@ -32,6 +33,18 @@ CREATE TABLE IF NOT EXISTS publish.invoice_publications (
     updated_at TIMESTAMPTZ,
     finalized_at TIMESTAMPTZ
 );
+
+-- Added later (ADD COLUMN, so warehouses from before get them too):
+-- where the invoice went: the account GET /v1/account named, live or test key, and the API address;
+ALTER TABLE publish.invoice_publications ADD COLUMN IF NOT EXISTS stripe_account_id VARCHAR;
+ALTER TABLE publish.invoice_publications ADD COLUMN IF NOT EXISTS stripe_mode VARCHAR;
+ALTER TABLE publish.invoice_publications ADD COLUMN IF NOT EXISTS stripe_api_base VARCHAR;
+-- the customer balance Stripe applied at finalization (its applied_to_invoice balance transactions):
+-- negative = a negative invoice credited to the customer, positive = the customer's credit paid part
+-- of it; total_cents = amount_due_cents + balance_applied_cents;
+ALTER TABLE publish.invoice_publications ADD COLUMN IF NOT EXISTS balance_applied_cents BIGINT;
+-- how many times a recorded draft had vanished from Stripe and was created again.
+ALTER TABLE publish.invoice_publications ADD COLUMN IF NOT EXISTS drafts_recreated INTEGER DEFAULT 0;
 
 CREATE TABLE IF NOT EXISTS publish.invoice_item_publications (
     invoice_id VARCHAR NOT NULL,
@@ -64,12 +77,14 @@ CREATE TABLE IF NOT EXISTS publish.stripe_event_cursor (
     updated_at TIMESTAMPTZ NOT NULL
 );
 
--- Payment state of each published invoice: the latest invoice.paid / invoice.payment_failed /
--- invoice.voided event decides; none yet = open; never finalized in Stripe = not_sent.
+-- Payment state of each published invoice: a negative one is credited (Stripe settles it at
+-- finalization and credits the customer's balance); else the latest invoice.paid /
+-- invoice.payment_failed / invoice.voided event decides; none yet = open; never finalized = not_sent.
 CREATE OR REPLACE VIEW publish.invoice_payment_status AS
 SELECT p.invoice_id, p.account_id, p.period, p.total_cents, p.status AS publication_status,
        p.stripe_invoice_id,
-       CASE WHEN e.type = 'invoice.paid' THEN 'paid' WHEN e.type = 'invoice.payment_failed' THEN 'payment_failed'
+       CASE WHEN p.status = 'finalized' AND p.total_cents < 0 THEN 'credited'
+            WHEN e.type = 'invoice.paid' THEN 'paid' WHEN e.type = 'invoice.payment_failed' THEN 'payment_failed'
             WHEN e.type = 'invoice.voided' THEN 'voided' WHEN p.status <> 'finalized' THEN 'not_sent'
             ELSE 'open' END AS payment_status,
        e.failure_message, e.occurred_at AS payment_event_at

@@ -62,7 +62,9 @@ def _stripe(publication: dict | None, invoice: dict) -> dict:
         return {"customer_id": invoice["catalog_stripe_customer_id"], "invoice_id": None, "url": None,
                 "status": "not published to Stripe yet"}
     status = publication["publication_status"]
-    if status == "finalized":
+    if status == "finalized" and publication["payment_status"] == "credited":  # a negative invoice
+        status = "published as a credit to the customer's balance in Stripe"
+    elif status == "finalized":
         status = f"published, payment {(publication['payment_status'] or 'open').replace('_', ' ')}"
     elif status == "skipped_zero":
         status = "not sent to Stripe: nothing to pay"

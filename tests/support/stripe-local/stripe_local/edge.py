@@ -19,12 +19,12 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from billing_pipeline.stripe_local.events import current_request
-from billing_pipeline.stripe_local.faults import Fault, FaultPlan
-from billing_pipeline.stripe_local.idempotency import IdempotencyLedger, fingerprint
-from billing_pipeline.stripe_local.store import Store, new_id
-from billing_pipeline.stripe_local.webhooks import Dispatcher
-from billing_pipeline.stripe_local.wire import ApiError, decode_form
+from stripe_local.events import current_request
+from stripe_local.faults import Fault, FaultPlan
+from stripe_local.idempotency import IdempotencyLedger, fingerprint
+from stripe_local.store import Store, new_id
+from stripe_local.webhooks import Dispatcher
+from stripe_local.wire import ApiError, decode_form
 
 _API_KEY = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9_]+")
 _NO_KEY = (
@@ -110,9 +110,18 @@ class Edge:
         if scope["path"].startswith("/v1/"):
             await self._api_request(scope, receive, send)
         else:
-            await self.app(scope, receive, send)  # the /_test controls: no key, no faults
-        self.store.save_soon()
+            await self.app(scope, receive, self._durably(send))  # the /_test controls: no key, no faults
         self._flush_outbox()
+
+    def _durably(self, send: Send) -> Send:
+        """What a request changed is on disk before its answer leaves (store.commit)."""
+
+        async def committed_first(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.store.commit()
+            await send(message)
+
+        return committed_first
 
     def _flush_outbox(self) -> None:
         with self.store.lock:
@@ -143,12 +152,13 @@ class Edge:
         entry["status"] = status
         if fault is not None and fault.kind == "drop":
             entry["status"] = "dropped"
+            self.store.commit()  # the write happened; only its answer is lost
             await _drop_connection(send)
             return
         response_headers = {"Content-Type": "application/json", "Request-Id": request_id, **extra}
         if idempotency_key:
             response_headers["Idempotency-Key"] = idempotency_key
-        await send(
+        await self._durably(send)(
             {
                 "type": "http.response.start",
                 "status": status,

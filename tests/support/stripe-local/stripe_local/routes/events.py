@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from billing_pipeline.stripe_local import render
-from billing_pipeline.stripe_local.events import SDK_API_VERSION
-from billing_pipeline.stripe_local.routes.common import (
+from stripe_local import render
+from stripe_local.events import SDK_API_VERSION
+from stripe_local.routes.common import (
     LIST_PARAMS,
     created_filter,
     fetch,
@@ -19,8 +19,8 @@ from billing_pipeline.stripe_local.routes.common import (
     reply,
     store_of,
 )
-from billing_pipeline.stripe_local.store import new_id
-from billing_pipeline.stripe_local.wire import ApiError, as_list, merge_metadata, optional_str, require, to_str
+from stripe_local.store import new_id
+from stripe_local.wire import ApiError, as_list, merge_metadata, optional_str, require, to_str
 
 
 async def list_events(request: Request) -> JSONResponse:

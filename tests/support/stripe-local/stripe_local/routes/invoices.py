@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from billing_pipeline.stripe_local import billing, render
-from billing_pipeline.stripe_local.routes.common import (
+from stripe_local import billing, render
+from stripe_local.routes.common import (
     LIST_PARAMS,
     created_filter,
     fetch,
@@ -19,7 +19,7 @@ from billing_pipeline.stripe_local.routes.common import (
     reply,
     store_of,
 )
-from billing_pipeline.stripe_local.wire import (
+from stripe_local.wire import (
     ApiError,
     as_list,
     merge_metadata,
@@ -101,6 +101,14 @@ async def retrieve_invoice(request: Request) -> JSONResponse:
         return reply(request, render.invoice(store, fetch(store, "invoices", request.path_params["id"], "invoice")))
 
 
+async def delete_invoice(request: Request) -> JSONResponse:
+    params_of(request, set())
+    store = store_of(request)
+    with store.lock:
+        rec = fetch(store, "invoices", request.path_params["id"], "invoice")
+        return JSONResponse(billing.delete_invoice(store, rec))
+
+
 async def update_invoice(request: Request) -> JSONResponse:
     params = params_of(request, {"description", "metadata", "auto_advance"}, EXPANDABLE)
     store = store_of(request)
@@ -176,7 +184,10 @@ async def finalize_invoice(request: Request) -> JSONResponse:
     with store.lock:
         rec = fetch(store, "invoices", request.path_params["id"], "invoice")
         billing.finalize(store, rec, auto_advance)
-        return reply(request, render.invoice(store, rec))
+        answer = reply(request, render.invoice(store, rec))
+        # Demo customers (if switched on) pay right after: the answer still shows the invoice open.
+        request.app.state.autopay.after_finalize(store, rec)
+        return answer
 
 
 async def pay_invoice(request: Request) -> JSONResponse:
@@ -203,6 +214,7 @@ routes = [
     Route("/v1/invoices", list_invoices, methods=["GET"]),
     Route("/v1/invoices/{id}", retrieve_invoice, methods=["GET"]),
     Route("/v1/invoices/{id}", update_invoice, methods=["POST"]),
+    Route("/v1/invoices/{id}", delete_invoice, methods=["DELETE"]),
     Route("/v1/invoices/{id}/lines", list_lines, methods=["GET"]),
     Route("/v1/invoices/{id}/add_lines", add_lines, methods=["POST"]),
     Route("/v1/invoices/{id}/finalize", finalize_invoice, methods=["POST"]),

@@ -13,8 +13,8 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from billing_pipeline.stripe_local.store import Store
-from billing_pipeline.stripe_local.wire import ApiError
+from stripe_local.store import Store
+from stripe_local.wire import ApiError
 
 RETENTION_SECONDS = 24 * 3600
 MAX_KEY_LENGTH = 255

@@ -1,12 +1,14 @@
 """/_test/...: controls for tests and demos, outside Stripe's API (JSON in and out, no API key).
 
-POST /_test/reset                      forget every object, event, key, fault and log
+POST /_test/reset                      forget every object, event, key, fault and log (a new account)
 GET  /_test/clock                      {"now": unix seconds as the server sees them}
 POST /_test/clock/advance              {"seconds": n}: move time on (expires idempotency keys,
                                        finalizes auto_advance drafts older than an hour)
 POST /_test/faults                     {"kind", "method", "path", "count", "status", "retry_after",
                                        "delay_ms"}: queue a fault (see faults.py); GET lists, DELETE clears
 POST /_test/payments/decline_next      {"count": n}: the next n card charges are declined
+POST /_test/autopay                    {"decline_one_in": n}: customers pay each invoice when it is
+                                       finalized, one in n declined (autopay.py); DELETE: they stop
 POST /_test/events/{id}/resend         {"endpoint": "we_..."} or {}: deliver the event again
 GET  /_test/requests                   every /v1 request seen: method, path, key, fault, status, replayed
 GET  /_test/webhook_deliveries         every delivery attempt: event, endpoint, attempt, status or error
@@ -21,11 +23,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from billing_pipeline.stripe_local import billing
-from billing_pipeline.stripe_local.events import subscribed
-from billing_pipeline.stripe_local.faults import Fault
-from billing_pipeline.stripe_local.routes.common import fetch
-from billing_pipeline.stripe_local.wire import ApiError
+from stripe_local import billing
+from stripe_local.autopay import DEFAULT_DECLINE_ONE_IN
+from stripe_local.events import subscribed
+from stripe_local.faults import Fault
+from stripe_local.routes.common import fetch
+from stripe_local.wire import ApiError
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -50,6 +53,7 @@ async def reset(request: Request) -> JSONResponse:
     state = request.app.state
     state.store.reset()
     state.faults.clear()
+    state.autopay.reset()
     state.request_log.clear()
     state.dispatcher.log.clear()
     return JSONResponse({"reset": True})
@@ -96,6 +100,17 @@ async def decline_next_payments(request: Request) -> JSONResponse:
     return JSONResponse({"declining": count})
 
 
+async def start_autopay(request: Request) -> JSONResponse:
+    one_in = _count(await _json(request), "decline_one_in", DEFAULT_DECLINE_ONE_IN)
+    request.app.state.autopay.set(one_in)
+    return JSONResponse({"autopay": True, "decline_one_in": one_in})
+
+
+async def stop_autopay(request: Request) -> JSONResponse:
+    request.app.state.autopay.set(None)
+    return JSONResponse({"autopay": False})
+
+
 async def resend_event(request: Request) -> JSONResponse:
     endpoint_id = (await _json(request)).get("endpoint")
     store = request.app.state.store
@@ -125,6 +140,8 @@ routes = [
     Route("/_test/faults", list_faults, methods=["GET"]),
     Route("/_test/faults", clear_faults, methods=["DELETE"]),
     Route("/_test/payments/decline_next", decline_next_payments, methods=["POST"]),
+    Route("/_test/autopay", start_autopay, methods=["POST"]),
+    Route("/_test/autopay", stop_autopay, methods=["DELETE"]),
     Route("/_test/events/{id}/resend", resend_event, methods=["POST"]),
     Route("/_test/requests", requests_seen, methods=["GET"]),
     Route("/_test/webhook_deliveries", webhook_deliveries, methods=["GET"]),

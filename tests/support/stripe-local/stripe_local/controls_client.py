@@ -47,6 +47,13 @@ class LocalStripeControls:
     def decline_next_payments(self, count: int = 1) -> None:
         self._call("POST", "/_test/payments/decline_next", {"count": count})
 
+    def autopay(self, decline_one_in: int | None = 7) -> None:
+        """Customers pay each invoice as it is finalized, one card in `decline_one_in` declined; None: stop."""
+        if decline_one_in is None:
+            self._call("DELETE", "/_test/autopay")
+        else:
+            self._call("POST", "/_test/autopay", {"decline_one_in": decline_one_in})
+
     def resend_event(self, event_id: str, endpoint_id: str | None = None) -> list[str]:
         body = {"endpoint": endpoint_id} if endpoint_id else {}
         return self._call("POST", f"/_test/events/{event_id}/resend", body)["endpoints"]

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from billing_pipeline.stripe_local import billing, render
-from billing_pipeline.stripe_local.routes.common import (
+from stripe_local import billing, render
+from stripe_local.routes.common import (
     LIST_PARAMS,
     created_filter,
     fetch,
@@ -17,7 +17,7 @@ from billing_pipeline.stripe_local.routes.common import (
     reply,
     store_of,
 )
-from billing_pipeline.stripe_local.wire import (
+from stripe_local.wire import (
     merge_metadata,
     optional_str,
     period_param,

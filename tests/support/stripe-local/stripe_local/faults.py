@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
-from billing_pipeline.stripe_local.wire import ApiError
+from stripe_local.wire import ApiError
 
 KINDS = ("error", "rate_limit", "drop", "delay")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from stripe import api_version as SDK_API_VERSION
 
-from billing_pipeline.stripe_local.store import Store, new_id
+from stripe_local.store import Store, new_id
 
 # Set by the edge for the request being served, so events can say which request caused them.
 current_request: ContextVar[dict[str, str | None]] = ContextVar(

@@ -9,9 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Callable
 
-from billing_pipeline.stripe_local.store import Store
+from stripe_local.store import Store
 
 EMBEDDED_LINES = 10  # Stripe embeds the first ten lines and points at /lines for the rest
+ACCOUNT_NAME = "Billing Pipeline (local Stripe)"
 
 
 def list_object(data: list[dict[str, Any]], has_more: bool, url: str) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def customer(rec: dict[str, Any]) -> dict[str, Any]:
         "id": rec["id"],
         "object": "customer",
         "address": None,
-        "balance": 0,
+        "balance": rec.get("balance", 0),
         "created": rec["created"],
         "currency": rec["currency"],
         "customer_account": None,
@@ -130,12 +131,18 @@ def invoice_lines(store: Store, rec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def invoice_totals(store: Store, rec: dict[str, Any]) -> dict[str, int]:
+    """What is due is the total plus the customer's balance (credit is negative), never below 0.
+    A draft shows the balance as it is now; finalizing freezes it (billing.finalize)."""
     subtotal = sum(store.get("invoiceitems", item_id)["amount"] for item_id in rec["items"])
-    amount_due = max(subtotal, 0)
+    starting = rec.get("starting_balance")
+    if starting is None:
+        starting = store.get("customers", rec["customer"]).get("balance", 0) if rec["status"] == "draft" else 0
+    amount_due = max(subtotal + starting, 0)
     remaining = 0 if rec["status"] in ("paid", "void") else amount_due - rec["amount_paid"]
     return {
         "subtotal": subtotal,
         "total": subtotal,
+        "starting_balance": starting,
         "amount_due": amount_due,
         "amount_paid": rec["amount_paid"],
         "amount_remaining": remaining,
@@ -152,7 +159,7 @@ def invoice(store: Store, rec: dict[str, Any]) -> dict[str, Any]:
         "id": rec["id"],
         "object": "invoice",
         "account_country": "US",
-        "account_name": "Billing Pipeline (local Stripe)",
+        "account_name": ACCOUNT_NAME,
         "account_tax_ids": None,
         "amount_due": totals["amount_due"],
         "amount_overpaid": 0,
@@ -193,7 +200,7 @@ def invoice(store: Store, rec: dict[str, Any]) -> dict[str, Any]:
         "discounts": [],
         "due_date": rec["due_date"],
         "effective_at": rec["finalized_at"],
-        "ending_balance": None if is_draft else min(totals["total"], 0),
+        "ending_balance": None if is_draft else rec.get("ending_balance", min(totals["total"], 0)),
         "footer": None,
         "from_invoice": None,
         "hosted_invoice_url": None,
@@ -223,7 +230,7 @@ def invoice(store: Store, rec: dict[str, Any]) -> dict[str, Any]:
         "rendering": None,
         "shipping_cost": None,
         "shipping_details": None,
-        "starting_balance": 0,
+        "starting_balance": totals["starting_balance"],
         "statement_descriptor": None,
         "status": rec["status"],
         "status_transitions": {
@@ -241,6 +248,47 @@ def invoice(store: Store, rec: dict[str, Any]) -> dict[str, Any]:
         "total_pretax_credit_amounts": [],
         "total_taxes": [],
         "webhooks_delivered_at": rec["finalized_at"],
+    }
+
+
+def balance_transaction(rec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": rec["id"],
+        "object": "customer_balance_transaction",
+        "amount": rec["amount"],
+        "checkout_session": None,
+        "created": rec["created"],
+        "credit_note": None,
+        "currency": rec["currency"],
+        "customer": rec["customer"],
+        "customer_account": None,
+        "description": None,
+        "ending_balance": rec["ending_balance"],
+        "invoice": rec["invoice"],
+        "livemode": False,
+        "metadata": {},
+        "type": rec["type"],
+    }
+
+
+def account(rec: dict[str, Any]) -> dict[str, Any]:
+    """GET /v1/account: the account the API key belongs to (a plain test-mode account)."""
+    return {
+        "id": rec["id"],
+        "object": "account",
+        "business_profile": {"name": ACCOUNT_NAME, "support_email": None, "url": None},
+        "business_type": None,
+        "capabilities": {},
+        "charges_enabled": True,
+        "country": "US",
+        "created": rec["created"],
+        "default_currency": "usd",
+        "details_submitted": True,
+        "email": None,
+        "metadata": {},
+        "payouts_enabled": False,
+        "settings": {"dashboard": {"display_name": ACCOUNT_NAME, "timezone": "Etc/UTC"}},
+        "type": "standard",
     }
 
 
@@ -280,6 +328,7 @@ def render(store: Store, table: str, rec: dict[str, Any]) -> dict[str, Any]:
 
 _RENDERERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "customers": customer,
+    "balance_transactions": balance_transaction,
     "invoiceitems": invoiceitem,
     "events": event,
     "webhook_endpoints": webhook_endpoint,

@@ -13,13 +13,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from billing_pipeline.stripe_local.edge import Edge
-from billing_pipeline.stripe_local.faults import FaultPlan
-from billing_pipeline.stripe_local.idempotency import IdempotencyLedger
-from billing_pipeline.stripe_local.routes import routes
-from billing_pipeline.stripe_local.store import Store
-from billing_pipeline.stripe_local.webhooks import DEFAULT_RETRY_DELAYS, Dispatcher
-from billing_pipeline.stripe_local.wire import ApiError
+from stripe_local.autopay import Autopay
+from stripe_local.edge import Edge
+from stripe_local.faults import FaultPlan
+from stripe_local.idempotency import IdempotencyLedger
+from stripe_local.routes import routes
+from stripe_local.store import Store
+from stripe_local.webhooks import DEFAULT_RETRY_DELAYS, Dispatcher
+from stripe_local.wire import ApiError
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
@@ -39,8 +40,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 def create_app(
     state_dir: Path | str | None = None,
     webhook_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+    autopay_decline_one_in: int | None = None,
 ) -> Edge:
-    """The ASGI app. `state_dir` keeps state in a JSON file there across restarts."""
+    """The ASGI app. `state_dir` keeps state there across restarts (and kills; see store.py).
+    `autopay_decline_one_in`: demo customers pay each finalized invoice, one card in N declined."""
     store = Store(state_dir)
     dispatcher = Dispatcher(store, webhook_retry_delays)
 
@@ -51,7 +54,7 @@ def create_app(
             yield
         finally:
             await dispatcher.stop()
-            store.save_now()
+            store.close()
 
     starlette = Starlette(
         routes=routes,
@@ -62,5 +65,6 @@ def create_app(
     state.store = store
     state.dispatcher = dispatcher
     state.faults = FaultPlan()
+    state.autopay = Autopay(autopay_decline_one_in)
     state.request_log = deque(maxlen=10_000)
     return Edge(starlette, store, IdempotencyLedger(store), state.faults, dispatcher, state.request_log)

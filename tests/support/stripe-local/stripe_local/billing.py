@@ -9,10 +9,10 @@ from __future__ import annotations
 import secrets
 from typing import Any, Callable
 
-from billing_pipeline.stripe_local import render
-from billing_pipeline.stripe_local.events import emit
-from billing_pipeline.stripe_local.store import Store, new_id
-from billing_pipeline.stripe_local.wire import ApiError, no_such
+from stripe_local import render
+from stripe_local.events import emit
+from stripe_local.store import Store, new_id
+from stripe_local.wire import ApiError, no_such
 
 AUTO_FINALIZE_AFTER = 3600  # Stripe finalizes an auto_advance draft about an hour after creation
 DEFAULT_CURRENCY = "usd"
@@ -42,6 +42,7 @@ def create_customer(store: Store, fields: dict[str, Any]) -> dict[str, Any]:
             "description": None,
             "phone": None,
             "metadata": {},
+            "balance": 0,
             **fields,
         },
     )
@@ -52,7 +53,7 @@ def create_customer(store: Store, fields: dict[str, Any]) -> dict[str, Any]:
 def update_customer(store: Store, rec: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     previous = _changed(rec, changes)
     if previous:
-        store.touch()
+        store.updated("customers", rec)
         emit(store, "customer.updated", render.customer(rec), previous)
     return rec
 
@@ -121,15 +122,18 @@ def create_invoiceitem(
     )
     if cust["currency"] is None:
         cust["currency"] = currency
+        store.updated("customers", cust)
     if inv is not None:
-        _attach(inv, item)
+        _attach(store, inv, item)
     emit(store, "invoiceitem.created", render.invoiceitem(item))
     return item
 
 
-def _attach(inv: dict[str, Any], item: dict[str, Any]) -> None:
+def _attach(store: Store, inv: dict[str, Any], item: dict[str, Any]) -> None:
     item["invoice"] = inv["id"]
     inv["items"].append(item["id"])
+    store.updated("invoiceitems", item)
+    store.updated("invoices", inv)
 
 
 def delete_invoiceitem(store: Store, item: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +141,7 @@ def delete_invoiceitem(store: Store, item: dict[str, Any]) -> dict[str, Any]:
         inv = store.get("invoices", item["invoice"])
         _require_draft(inv)
         inv["items"].remove(item["id"])
+        store.updated("invoices", inv)
     store.delete("invoiceitems", item["id"])
     emit(store, "invoiceitem.deleted", render.invoiceitem(item))
     return {"id": item["id"], "object": "invoiceitem", "deleted": True}
@@ -170,13 +175,16 @@ def create_invoice(store: Store, customer_id: str, fields: dict[str, Any], inclu
             "amount_paid": 0,
             "attempt_count": 0,
             "customer_snapshot": None,
+            # The customer's balance when finalized, and after this invoice was applied to it.
+            "starting_balance": None,
+            "ending_balance": None,
             **fields,
         },
     )
     if include_pending:
         for item in store.rows("invoiceitems"):
             if item["customer"] == customer_id and item["invoice"] is None and item["currency"] == currency:
-                _attach(rec, item)
+                _attach(store, rec, item)
     emit(store, "invoice.created", render.invoice(store, rec))
     return rec
 
@@ -185,9 +193,25 @@ def update_invoice(store: Store, inv: dict[str, Any], changes: dict[str, Any]) -
     _require_draft(inv)
     previous = _changed(inv, changes)
     if previous:
-        store.touch()
+        store.updated("invoices", inv)
         emit(store, "invoice.updated", render.invoice(store, inv), previous)
     return inv
+
+
+def delete_invoice(store: Store, inv: dict[str, Any]) -> dict[str, Any]:
+    """Only a draft can be deleted; its invoice items go with it."""
+    if inv["status"] != "draft":
+        raise ApiError(
+            400,
+            f"You can only delete draft invoices. This invoice ({inv['id']}) has status '{inv['status']}'.",
+            code="invoice_not_editable",
+        )
+    snapshot = render.invoice(store, inv)
+    for item_id in inv["items"]:
+        store.delete("invoiceitems", item_id)
+    store.delete("invoices", inv["id"])
+    emit(store, "invoice.deleted", snapshot)
+    return {"id": inv["id"], "object": "invoice", "deleted": True}
 
 
 def add_lines(store: Store, inv: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -214,8 +238,7 @@ def add_lines(store: Store, inv: dict[str, Any], lines: list[dict[str, Any]]) ->
             claimed.add(item["id"])
     for line in lines:
         if "invoice_item" in line:
-            _attach(inv, store.get("invoiceitems", line["invoice_item"]))
-            store.touch()
+            _attach(store, inv, store.get("invoiceitems", line["invoice_item"]))
         else:
             create_invoiceitem(
                 store,
@@ -248,19 +271,53 @@ def finalize(store: Store, inv: dict[str, Any], auto_advance: bool | None = None
     if inv["collection_method"] == "send_invoice" and inv["due_date"] is None:
         inv["due_date"] = now + 86400 * inv["days_until_due"]
     inv["customer_snapshot"] = render.customer_fields(cust)
-    store.touch()
+    _apply_balance(store, inv, cust)
+    store.updated("customers", cust)
+    store.updated("invoices", inv)
     emit(store, "invoice.finalized", render.invoice(store, inv))
     if render.invoice_totals(store, inv)["amount_due"] == 0:
-        # Stripe settles a zero-amount invoice the moment it is finalized.
+        # Stripe settles an invoice with nothing to collect (zero, negative, or covered by credit)
+        # the moment it is finalized.
         _mark_paid(store, inv)
     return inv
+
+
+def _apply_balance(store: Store, inv: dict[str, Any], cust: dict[str, Any]) -> None:
+    """Stripe applies the customer's balance at finalization: credit (negative) lowers what is due,
+    a debt (positive) raises it, and a negative total becomes credit. amount_due = max(net, 0) and
+    the balance after = min(net, 0), with net = total + starting balance."""
+    starting = cust.get("balance", 0)
+    net = render.invoice_totals(store, inv)["total"] + starting
+    inv["starting_balance"], inv["ending_balance"] = starting, min(net, 0)
+    if inv["ending_balance"] != starting:
+        _balance_transaction(store, cust, inv["ending_balance"] - starting, "applied_to_invoice", inv)
+
+
+def _balance_transaction(store: Store, cust: dict[str, Any], amount: int, kind: str, inv: dict[str, Any]) -> None:
+    previous = cust.get("balance", 0)
+    cust["balance"] = previous + amount
+    store.insert(
+        "balance_transactions",
+        {
+            "id": new_id("cbtxn_"),
+            "created": store.now(),
+            "customer": cust["id"],
+            "amount": amount,
+            "currency": inv["currency"],
+            "ending_balance": cust["balance"],
+            "invoice": inv["id"],
+            "type": kind,
+        },
+    )
+    store.updated("customers", cust)
+    emit(store, "customer.updated", render.customer(cust), {"balance": previous})
 
 
 def _mark_paid(store: Store, inv: dict[str, Any]) -> None:
     inv["amount_paid"] = render.invoice_totals(store, inv)["amount_due"]
     inv["status"] = "paid"
     inv["paid_at"] = store.now()
-    store.touch()
+    store.updated("invoices", inv)
     snapshot = render.invoice(store, inv)
     emit(store, "invoice.paid", snapshot)
     emit(store, "invoice.payment_succeeded", snapshot)
@@ -278,8 +335,8 @@ def pay(store: Store, inv: dict[str, Any], out_of_band: bool, decline: Callable[
         raise ApiError(400, "You can only pay open invoices. This invoice isn't open.")
     if not out_of_band:
         inv["attempt_count"] += 1
+        store.updated("invoices", inv)
         if decline():
-            store.touch()
             emit(store, "invoice.payment_failed", render.invoice(store, inv))
             raise ApiError(
                 402,
@@ -297,7 +354,11 @@ def void(store: Store, inv: dict[str, Any]) -> dict[str, Any]:
         raise ApiError(400, "You can only pass in open invoices. This invoice isn't open.")
     inv["status"] = "void"
     inv["voided_at"] = store.now()
-    store.touch()
+    store.updated("invoices", inv)
+    applied = (inv.get("ending_balance") or 0) - (inv.get("starting_balance") or 0)
+    if applied:
+        # Voiding gives back what finalization took from (or added to) the customer's balance.
+        _balance_transaction(store, store.get("customers", inv["customer"]), -applied, "unapplied_from_invoice", inv)
     emit(store, "invoice.voided", render.invoice(store, inv))
     return inv
 

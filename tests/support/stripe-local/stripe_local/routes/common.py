@@ -7,9 +7,9 @@ from typing import Any, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from billing_pipeline.stripe_local import render
-from billing_pipeline.stripe_local.store import Store
-from billing_pipeline.stripe_local.wire import ApiError, as_list, no_such, reject_unknown, to_int
+from stripe_local import render
+from stripe_local.store import Store
+from stripe_local.wire import ApiError, as_list, no_such, reject_unknown, to_int
 
 LIST_PARAMS = {"limit", "starting_after", "ending_before", "created"}
 _COMPARATORS: dict[str, Callable[[int, int], bool]] = {

@@ -8,17 +8,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from billing_pipeline.stripe_local import billing, render
-from billing_pipeline.stripe_local.routes.common import (
+from stripe_local import billing, render
+from stripe_local.routes.common import (
     LIST_PARAMS,
     created_filter,
     fetch,
+    in_list,
     paginate,
     params_of,
     reply,
     store_of,
 )
-from billing_pipeline.stripe_local.wire import merge_metadata, optional_str, to_str
+from stripe_local.wire import merge_metadata, optional_str, to_str
 
 _FIELDS = {"email", "name", "description", "phone", "metadata"}
 
@@ -67,9 +68,26 @@ async def list_customers(request: Request) -> JSONResponse:
         return paginate(request, rows, render.customer, "customer")
 
 
+async def list_balance_transactions(request: Request) -> JSONResponse:
+    """The customer's balance ledger, newest first (finalized invoices applying or crediting it)."""
+    params = params_of(request, LIST_PARAMS | {"invoice"}, in_list(frozenset({"customer", "invoice"})))
+    in_window = created_filter(params)
+    invoice = to_str(params["invoice"], "invoice") if "invoice" in params else None
+    store = store_of(request)
+    with store.lock:
+        customer = fetch(store, "customers", request.path_params["id"], "customer")
+        rows = [
+            rec
+            for rec in store.rows("balance_transactions")
+            if rec["customer"] == customer["id"] and in_window(rec) and (invoice is None or rec["invoice"] == invoice)
+        ]
+        return paginate(request, rows, render.balance_transaction, "customer balance transaction")
+
+
 routes = [
     Route("/v1/customers", create_customer, methods=["POST"]),
     Route("/v1/customers", list_customers, methods=["GET"]),
     Route("/v1/customers/{id}", retrieve_customer, methods=["GET"]),
     Route("/v1/customers/{id}", update_customer, methods=["POST"]),
+    Route("/v1/customers/{id}/balance_transactions", list_balance_transactions, methods=["GET"]),
 ]

@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 
-from billing_pipeline.stripe_local import render
-from billing_pipeline.stripe_local.events import subscribed
-from billing_pipeline.stripe_local.store import Store
+from stripe_local import render
+from stripe_local.events import subscribed
+from stripe_local.store import Store
 
 DEFAULT_RETRY_DELAYS = (0.5, 2.0, 5.0)
 
@@ -88,6 +88,6 @@ class Dispatcher:
                 if not resend:
                     with self.store.lock:
                         event["pending_webhooks"] = max(event["pending_webhooks"] - 1, 0)
-                        self.store.touch()
-                    self.store.save_soon()
+                        self.store.updated("events", event)
+                        self.store.commit()
                 return
