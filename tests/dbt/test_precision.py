@@ -4,6 +4,8 @@ from datetime import date
 
 import pytest
 
+from billing_pipeline.lib.publish.issued import load_issued_invoices
+from billing_pipeline.lib.warehouse import connect
 from tests.dbt.rating_warehouse import Event, RatingWorld
 
 JAN = date(2026, 1, 1)
@@ -67,20 +69,27 @@ def test_a_discount_of_33_33333_percent_of_30_000_00_is_exact(rated):
         {"total_cents": 2000000, "description": "Discount 33.33333%"}]
 
 
-def test_a_warehouse_rated_when_quantities_had_6_places_is_widened_and_rates_on(tmp_path):
+def test_a_warehouse_issued_when_quantities_had_6_places_is_widened_rates_on_and_keeps_its_invoice_hashes(tmp_path):
     world = RatingWorld.create(tmp_path / "data", accounts=[("llm", "active")],
                                subscriptions=[("llm", "tokens", "2026-01-01", "", "0")], plans=PLANS)
     world.land(Event("llm", "ai_tokens", "1000000000", "2026-01-05 10:00:00", "2026-01-05"))
-    assert world.rate(JAN, as_of=date(2026, 1, 20)).success
+    assert world.rate(JAN, as_of=date(2026, 2, 4)).success  # January closes and is issued
     widened = """select table_name, column_name from information_schema.columns
                  where table_schema = 'main' and data_type = 'DECIMAL(38,9)'
                    and table_name in (select table_name from information_schema.tables where table_type = 'BASE TABLE')
                  order by all"""
     quantity_columns = [(r["table_name"], r["column_name"]) for r in world.query(widened)]
-    assert ("fct_invoice_lines", "billable_quantity") in quantity_columns and ("fct_usage_daily", "quantity") in quantity_columns
-    for table, column in quantity_columns:  # as the tables were before
+    assert {("fct_issued_invoice_lines", "billable_quantity"), ("fct_usage_daily", "quantity")} <= set(quantity_columns)
+    for table, column in quantity_columns:  # as an earlier version wrote them
         world.execute(f'alter table "{table}" alter column "{column}" set data type decimal(38, 6)')
+    with connect(world.paths.warehouse) as con:
+        issued_with_6_places = [i.content_hash for i in load_issued_invoices(con, "2026-01")]
 
-    assert world.rate(JAN, as_of=date(2026, 1, 21)).success
+    assert world.rate(date(2026, 2, 1), as_of=date(2026, 2, 10)).success
     assert [(r["table_name"], r["column_name"]) for r in world.query(widened)] == quantity_columns
-    assert line_cents(world, "llm", "usage") == {"ai_tokens": 1250, "cache_reads": 0}
+    with connect(world.paths.warehouse) as con:
+        # the publisher compares these with what it sent to Stripe: widening must not look like tampering
+        assert [i.content_hash for i in load_issued_invoices(con, "2026-01")] == issued_with_6_places
+    assert world.query("select amount_cents, billable_quantity::varchar as billable from fct_issued_invoice_lines "
+                       "where line_type = 'usage' and metric = 'ai_tokens'") == [
+        {"amount_cents": 1250, "billable": "1000000000.000000000"}]

@@ -153,6 +153,7 @@ def test_a_price_or_quantity_beyond_the_precision_is_refused_naming_file_and_lin
         charge(plans, "starter", "exports").update(package_size="10.0000000001")  # 10 places
         charge(plans, "starter", "seats").update(unit_price="100000000000000000")  # 10^17
         charge(plans, "pro", "seats").update(unit_price="12.500000000000000000")  # trailing zeros lose nothing
+        charge(plans, "pro", "active_users").update(flat_fee="0.000000000000000000")
     edit_plans(paths, change)
     overrides = yaml.safe_load((paths.catalog / "overrides.yaml").read_text())
     overrides["accounts"]["acct_0006"]["discount_percent"] = "4.9999999999999"

@@ -104,9 +104,11 @@ def _decimal(value: Any) -> Decimal | None:
 def _places(value: Decimal) -> int:
     """Decimal places needed to write `value` exactly (trailing zeros lose nothing). Not via
     normalize(), which rounds to the context's 28 digits."""
-    sign, digits, exponent = value.as_tuple()
-    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0")) if any(digits) else len(digits)
-    return max(0, -(exponent + zeros))
+    if value.is_zero():
+        return 0
+    _, digits, exponent = value.as_tuple()
+    text = "".join(map(str, digits))
+    return max(0, -(exponent + len(text) - len(text.rstrip("0"))))
 
 
 def _date(value: str) -> date | None:
@@ -133,7 +135,7 @@ class _Reader:
     def __init__(self, folder: Path):
         self.folder = folder
         self.problems: list[Problem] = []
-        self.unreadable: set[str] = set()  # files whose content is unknown: nothing is checked against them
+        self.incomplete: set[str] = set()  # files not read in full: nothing is checked against them
 
     def problem(self, file: str, line: int, rule: str, message: str) -> None:
         self.problems.append(Problem(file, line, rule, message))
@@ -143,12 +145,12 @@ class _Reader:
         if not path.exists():
             if required:
                 self.problem(name, 0, "missing_file", f"{path} does not exist")
-                self.unreadable.add(name)
+                self.incomplete.add(name)
             return None
         text = read_text(path)
         if isinstance(text, Problem):
             self.problems.append(text)
-            self.unreadable.add(name)
+            self.incomplete.add(name)
             return None
         return text
 
@@ -161,7 +163,7 @@ class _Reader:
             loaded = loader.get_single_data()
         except yaml.YAMLError as error:
             self.problems.append(syntax_problem(name, text, error))
-            self.unreadable.add(name)
+            self.incomplete.add(name)
             return {}
         finally:
             loader.dispose()
@@ -171,7 +173,7 @@ class _Reader:
             return {}
         if not isinstance(loaded, dict):
             self.problem(name, 1, "yaml_shape", "top level must be a mapping")
-            self.unreadable.add(name)
+            self.incomplete.add(name)
             return {}
         return loaded
 
@@ -181,10 +183,12 @@ class _Reader:
             return []
         if not isinstance(value, list):
             self.problem(file, line, "yaml_shape", f"{what} must be a list")
+            self.incomplete.add(file)
             return []
         entries = [entry for entry in value if isinstance(entry, dict)]
         if len(entries) < len(value):
             self.problem(file, line, "yaml_shape", f"every entry of {what} must be a mapping (key: value lines)")
+            self.incomplete.add(file)
         return entries
 
     def csv_rows(self, name: str, columns: list[str], required: bool) -> list[tuple[int, dict]]:
@@ -197,7 +201,7 @@ class _Reader:
         missing = [c for c in columns if c not in header]
         if missing:
             self.problem(name, 1, "missing_column", f"missing column(s): {', '.join(missing)}")
-            self.unreadable.add(name)
+            self.incomplete.add(name)
             return []
         rows, start = [], reader.line_num + 1
         for values in reader:
@@ -449,9 +453,8 @@ def _read_overrides(reader: _Reader, accounts: set[str] | None, metrics: set[str
         if not isinstance(spec, dict):
             reader.problem(file, _line(listed, account_id), "yaml_shape", f"the overrides of {account_id} must be a mapping")
             continue
-        line = spec["__line__"]
         if accounts is not None and account_id not in accounts:
-            reader.problem(file, line, "unknown_account", f"override for account {account_id!r} which is not in accounts.csv")
+            reader.problem(file, _line(listed, account_id), "unknown_account", f"override for account {account_id!r} which is not in accounts.csv")
         if spec.get("discount_percent") is not None:
             percent_line = _line(spec, "discount_percent")
             percent = reader.number(file, percent_line, f"{account_id} discount_percent", spec["discount_percent"], PERCENT)
@@ -498,8 +501,8 @@ def read_catalog(folder: Path) -> Catalog:
     reader = _Reader(folder)
     rows = _read_plans(reader)
     rows["accounts"] = _read_accounts(reader)
-    plans_read = "plans.yaml" not in reader.unreadable
-    account_ids = {a["account_id"] for a in rows["accounts"]} if "accounts.csv" not in reader.unreadable else None
+    plans_read = "plans.yaml" not in reader.incomplete
+    account_ids = {a["account_id"] for a in rows["accounts"]} if "accounts.csv" not in reader.incomplete else None
     plan_trials = {p["plan_code"]: p["trial_days"] for p in rows["plans"]} if plans_read else None
     rows["subscriptions"] = _read_subscriptions(reader, account_ids, plan_trials)
     rows["credit_grants"] = _read_grants(reader, account_ids)
