@@ -226,9 +226,11 @@ def _execute(defs, instance, job: str, launch: Launch, log: RunLog) -> Outcome:
             (outcome.blocking_failures if evaluation.severity.value == "ERROR" else outcome.warnings).append(text)
     for event in result.all_events:
         if event.is_step_failure:
-            error = event.step_failure_data.error
+            error, failure = event.step_failure_data.error, event.step_failure_data.user_failure_data
             outcome.interrupted = outcome.interrupted or error.cls_name == "DagsterExecutionInterruptedError"
-            outcome.errors.append(error.message.strip())
+            # A dg.Failure carries the operator's message (a catalog's problem list, say); anything
+            # else is a bug, whose message is all the console gets: its trace goes to the run log.
+            outcome.errors.append((failure.description if failure and failure.description else error.message).strip())
             log.write(f"{job} {launch.label}: step {event.step_key} failed\n{error.to_string()}")
     log.write(f"{job} {launch.label}: run {result.run_id} {'succeeded' if result.success else 'failed'}")
     return outcome

@@ -152,8 +152,10 @@ def write_catalog_files(folder: Path, accounts: int, start: date, days: int, see
     overrides = {"accounts": {
         "acct_0001": {"discount_percent": "10"},
         "acct_0002": {"charges": [{"metric": "api_calls", "unit_price": "0.0008"}]},
-        "acct_0006": {"discount_percent": "5", "charges": [{"metric": "lines_reviewed", "tiers": [
-            {"up_to": 50000, "unit_price": "0.0006"}, {"up_to": None, "unit_price": "0.0002"}]}]},
+        # a per-token price ($1.8125 per million tokens) and a discount to the fifth decimal place
+        "acct_0006": {"discount_percent": "4.87654", "charges": [
+            {"metric": "lines_reviewed", "tiers": [{"up_to": 50000, "unit_price": "0.0006"}, {"up_to": None, "unit_price": "0.0002"}]},
+            {"metric": "ai_tokens_input", "model": "per_unit", "unit_price": "0.0000018125"}]},
     }}
     (folder / "overrides.yaml").write_text(yaml.safe_dump({"accounts": {k: v for k, v in overrides["accounts"].items()
                                                                           if int(k[-4:]) <= accounts}}, sort_keys=False), encoding="utf-8")

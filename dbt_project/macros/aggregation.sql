@@ -1,6 +1,7 @@
 {#
   A metric's quantity from aggregates over its events, per its aggregation: sum of quantities,
-  count of events, peak quantity, or the number of distinct counted values.
+  count of events, peak quantity, or the number of distinct counted values; a quantity, so
+  DECIMAL(38, 9) like the events' (macros/quantities.sql).
 #}
 {% macro aggregated_quantity(aggregation, quantity_sum, event_count, quantity_max, distinct_count) -%}
   cast(case {{ aggregation }}
@@ -8,7 +9,7 @@
       when 'count' then {{ event_count }}
       when 'max' then {{ quantity_max }}
       when 'unique_count' then {{ distinct_count }}
-  end as decimal(38, 6))
+  end as decimal(38, 9))
 {%- endmacro %}
 
 {#

@@ -75,13 +75,14 @@ class RatingWorld:
 
     @classmethod
     def create(cls, root: Path, accounts: list[tuple[str, str]], subscriptions: list[tuple[str, str, str, str, str]],
-               grants: list[tuple[str, str, str, str, str, str]] = (), overrides: dict | None = None) -> "RatingWorld":
+               grants: list[tuple[str, str, str, str, str, str]] = (), overrides: dict | None = None,
+               plans: dict = PLANS) -> "RatingWorld":
         """accounts: (account_id, status); subscriptions: (account_id, plan, starts_on, ends_on, trial_days);
-        grants: (grant_id, account_id, amount, granted_on, expires_on, kind)."""
+        grants: (grant_id, account_id, amount, granted_on, expires_on, kind); plans: plans.yaml's content."""
         paths = DataDir(root)
         folder = paths.catalog
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "plans.yaml").write_text(yaml.safe_dump(PLANS, sort_keys=False))
+        (folder / "plans.yaml").write_text(yaml.safe_dump(plans, sort_keys=False))
         _csv(folder / "accounts.csv", ["account_id", "name", "email", "status", "stripe_customer_id"],
              [(a, a.title(), f"{a}@example.com", status, "") for a, status in accounts])
         _csv(folder / "subscriptions.csv", ["account_id", "plan_code", "starts_on", "ends_on", "trial_days"], subscriptions)

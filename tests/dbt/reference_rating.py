@@ -10,7 +10,7 @@ import csv
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
 import duckdb
@@ -87,6 +87,12 @@ class ReferenceRating:
     def month(self, account: str, start: date, landed_before: date) -> tuple[list[Line], int]:
         """The month's base fee, usage and minimum lines as known from events landed before
         `landed_before`, and the discount in cents."""
+        # Python's default 28 significant digits would round a product of a 9-place quantity and
+        # a 12-place price; 80 hold any the catalog allows, exactly
+        with localcontext(prec=80):
+            return self._month(account, start, landed_before)
+
+    def _month(self, account: str, start: date, landed_before: date) -> tuple[list[Line], int]:
         end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
         days_in_month = (end - start).days
         custom = {c["metric"]: c for c in self.overrides.get(account, {}).get("charges", [])}

@@ -36,7 +36,7 @@ ACCOUNTS = {
     "acct_0003": "plan change: starter Jan 1-20, pro from Jan 21, each segment prorated",
     "acct_0004": "cancelled: pro until Jan 26, no February invoice",
     "acct_0005": "new signup with the plan's 14-day trial from Jan 11 (billed 0), then starter",
-    "acct_0006": "custom graduated tiers for lines_reviewed and a 5% discount",
+    "acct_0006": "custom graduated tiers for lines_reviewed, a per-token price for AI input tokens and a 4.87654% discount",
     "acct_0007": "pay as you go topped up to its 5.00 minimum charge",
     "acct_0028": "January events landing after the close: +0.05 adjustment on February",
 }

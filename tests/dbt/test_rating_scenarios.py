@@ -64,12 +64,12 @@ def _assert_january_is_issued_as_worked_out_by_hand(world: RatingWorld) -> None:
     ]
     trial_calls = world.query("select quantity, is_trial, description from fct_invoice_lines "
                               "where account_id = 'cara' and metric = 'api_calls' and is_trial")
-    assert [(str(r["quantity"]), r["is_trial"]) for r in trial_calls] == [("5000.000000", True)]
+    assert [(str(r["quantity"]), r["is_trial"]) for r in trial_calls] == [("5000.000000000", True)]
     assert _lines(world, "fct_invoice_lines", "2026-01", "acme")[-2:] == [
         ("discount", None, None, -600), ("credit", None, None, -5400)]
     dora_calls = world.query("select quantity, billable_quantity from fct_invoice_lines "
                              "where account_id = 'dora' and metric = 'api_calls'")
-    assert [(str(r["quantity"]), str(r["billable_quantity"])) for r in dora_calls] == [("6000.000000", "4000.000000")]
+    assert [(str(r["quantity"]), str(r["billable_quantity"])) for r in dora_calls] == [("6000.000000000", "4000.000000000")]
 
     calls = world.query("select line_id, quantity from fct_invoice_lines where metric = 'api_calls' order by line_id")
     assert len(calls) == 7  # acme, beta twice (plan change), cara twice (trial), dora, late

@@ -11,7 +11,7 @@ from billing_pipeline.defs.alert.automation import AFTER_RATING
 from billing_pipeline.defs.partitions import daily_partitions
 from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.lib import markdown
-from billing_pipeline.lib.alert.config import KINDS, load_rules, load_sinks
+from billing_pipeline.lib.alert.config import KINDS, AlertConfigError, load_rules, load_sinks
 from billing_pipeline.lib.alert.run import AlertRun, run_alerts
 
 DELIVERED_CHECK = "alerts_delivered"
@@ -69,7 +69,10 @@ def _delivered_check(run: AlertRun) -> dg.AssetCheckResult:
 def usage_alerts(context: dg.AssetExecutionContext, billing_data: BillingData):
     day = date.fromisoformat(context.partition_key)
     folder = billing_data.paths.alerts
-    rules, sinks = load_rules(folder), load_sinks(folder)
+    try:
+        rules, sinks = load_rules(folder), load_sinks(folder)
+    except AlertConfigError as error:
+        raise dg.Failure(description=str(error), metadata={"problem_count": len(error.problems)}) from error
     with billing_data.warehouse() as con:
         run = run_alerts(con, day, rules, sinks, folder, os.environ)
     for sink, error in run.delivery.errors.items():

@@ -31,8 +31,12 @@ def catalog(context: dg.AssetExecutionContext, billing_data: BillingData):
     try:
         loaded = read_catalog(billing_data.paths.catalog)
     except CatalogError as error:
-        # One message listing every problem, so the whole catalog can be fixed in one pass.
-        raise dg.Failure(description=str(error), metadata={"problems": len(error.problems)}) from error
+        # One message listing every problem, so the whole catalog can be fixed in one pass: the
+        # failure's description is the whole report, to print as is (the trace is only for the log).
+        raise dg.Failure(description=str(error), metadata={
+            "problem_count": len(error.problems),
+            "problems": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in error.problems)),
+        }) from error
     with billing_data.warehouse() as con:
         write_catalog(con, loaded)
     for key, (source, tables) in CATALOG_TABLES.items():

@@ -2,15 +2,18 @@
 
 Both files are optional: without rules.yaml every rule runs with its defaults, without sinks.yaml
 alerts go to one JSONL file. Secrets are never in the files, only the names of the environment
-variables holding them, read when a delivery is made.
+variables holding them, read when a delivery is made. A file that does not parse or validate is
+refused with an AlertConfigError listing each problem once at its line.
 """
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from billing_pipeline.lib.config_errors import ConfigError, Problem, line_of, read_text, syntax_problem
 
 KINDS = ("quota", "low_credit", "trial_ending", "anomaly", "payment_failed")
 Kind = Literal["quota", "low_credit", "trial_ending", "anomaly", "payment_failed"]
@@ -125,15 +128,45 @@ class SinksFile(_Strict):
 DEFAULT_SINKS = SinksFile(sinks=[JsonlSinkConfig(type="jsonl", name="jsonl")])
 
 
-def _load(path: Path) -> dict:
-    document = yaml.safe_load(path.read_text()) if path.exists() else None
-    return document or {}
+class AlertConfigError(ConfigError):
+    refused = "alert configuration refused"
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _load(path: Path, model: type[Model], default: Model) -> Model:
+    """The file validated as `model`; `default` when it is absent or empty."""
+    if not path.exists():
+        return default
+    text = read_text(path)
+    if isinstance(text, Problem):
+        raise AlertConfigError([text])
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise AlertConfigError([syntax_problem(path.name, text, error)]) from None
+    if not document:
+        return default
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        raise AlertConfigError([_problem(path.name, root, e) for e in error.errors()]) from None
+
+
+def _problem(file: str, root: yaml.Node, error: dict) -> Problem:
+    where = ".".join(str(step) for step in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    given = error.get("input")
+    if error["type"] != "missing" and isinstance(given, (str, int, float, Decimal)):
+        message += f" (got {given!r})"
+    return Problem(file, line_of(root, error["loc"]), error["type"], f"{where}: {message}" if where else message)
 
 
 def load_rules(alerts_folder: Path) -> AlertRules:
-    return AlertRules.model_validate(_load(alerts_folder / RULES_FILE))
+    return _load(alerts_folder / RULES_FILE, AlertRules, AlertRules())
 
 
 def load_sinks(alerts_folder: Path) -> SinksFile:
-    document = _load(alerts_folder / SINKS_FILE)
-    return SinksFile.model_validate(document) if document else DEFAULT_SINKS
+    return _load(alerts_folder / SINKS_FILE, SinksFile, DEFAULT_SINKS)

@@ -66,10 +66,19 @@ class IssuedInvoice:
             "invoice_id": self.invoice_id, "account_id": self.account_id, "period": self.period,
             "currency": self.currency, "total_cents": self.total_cents,
             "lines": [[line.line_id, line.line_type, line.amount_cents, line.description,
-                       str(line.billable_quantity), str(line.usage_start), str(line.usage_end)]
+                       _hashed_quantity(line.billable_quantity), str(line.usage_start), str(line.usage_end)]
                       for line in self.lines],
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _hashed_quantity(value: Decimal | None) -> str:
+    """A quantity as the ledger held it with 6 decimal places, as long as it fits them: widening the
+    ledger's quantities to 9 places (dbt_project/macros/migrations.sql) changes no invoice's hash."""
+    if value is None:
+        return "None"
+    six_places = f"{value:.6f}"
+    return six_places if Decimal(six_places) == value else str(value)
 
 
 def issued_periods(con: duckdb.DuckDBPyConnection) -> list[str]:

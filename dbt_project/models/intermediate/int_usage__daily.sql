@@ -4,13 +4,15 @@
 {#
   The main pass over the events: per account, metric and UTC day, the quantity sum, event count
   and peak quantity. Any run of days (a segment, the month) aggregates exactly from these: sums
-  and counts add up, maxima take the max. Events that landed after their month ended are counted
+  and counts add up, maxima take the max. Quantities are DECIMAL(38, 9), cast once per day here,
+  not per event. Events that landed after their month ended are counted
   in a second, narrow scan that skips everything landed before the first month ended.
 #}
 with totals as (
     {{ scan_rated_events(
-        "select events.account_id, events.metric, events.usage_date, sum(events.quantity) as quantity_sum,
-                count(*) as event_count, max(events.quantity) as quantity_max",
+        "select events.account_id, events.metric, events.usage_date,
+                cast(sum(events.quantity) as decimal(38, 9)) as quantity_sum, count(*) as event_count,
+                cast(max(events.quantity) as decimal(38, 9)) as quantity_max",
         "events.account_id, events.metric, events.usage_date") }}
 ),
 

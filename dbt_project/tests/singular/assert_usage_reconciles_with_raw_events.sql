@@ -43,8 +43,8 @@ raw_totals as (
     group by events.account_id, events.metric{{ month_key }}
 {%- else %}
     select null::varchar as account_id, null::varchar as metric,
-           null::varchar as period, null::bigint as event_count, null::decimal(38, 6) as quantity_sum,
-           null::decimal(18, 6) as quantity_max
+           null::varchar as period, null::bigint as event_count, null::decimal(38, 9) as quantity_sum,
+           null::decimal(38, 9) as quantity_max
     where false
 {%- endif %}
 ),
@@ -105,8 +105,8 @@ distinct_mismatches as (
         coalesce(monthly.account_id, distinct_counts.account_id) as account_id,
         coalesce(monthly.metric, distinct_counts.metric) as metric,
         coalesce(monthly.period, distinct_counts.period) as period,
-        null::decimal(38, 6) as expected_quantity,
-        null::decimal(38, 6) as rated_quantity,
+        null::decimal(38, 9) as expected_quantity,
+        null::decimal(38, 9) as rated_quantity,
         monthly.event_count as expected_event_count,
         distinct_counts.event_count as rated_event_count
     from (
