@@ -5,7 +5,7 @@ import sys
 from datetime import date
 
 from billing_pipeline.cli.generate import generate
-from billing_pipeline.cli.quarantine import quarantine
+from billing_pipeline.cli.quarantine import acknowledge, quarantine
 from billing_pipeline.cli.run import run
 
 
@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=7)
     gen.add_argument("--format", choices=["ndjson", "parquet"], default="ndjson")
     gen.add_argument("--no-file-faults", action="store_true", help="leave out the unreadable sample files")
+    gen.add_argument("--hostile", action="store_true",
+                     help="also write a hostile day: every fault ingestion must survive, with valid events mixed in")
     gen.set_defaults(func=generate)
 
     run_cmd = commands.add_parser("run", help="ingest every landed day, rate every closed month and the open one, "
@@ -31,11 +33,19 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--as-of", type=date.fromisoformat, help="the day that decides which months are closed (default: today, UTC)")
     run_cmd.set_defaults(func=run)
 
-    quar = commands.add_parser("quarantine", help="summarise quarantined lines and files")
+    quar = commands.add_parser("quarantine", help="what ingestion set aside and why: counts by reason, the first "
+                                                  "file:line of each, changed files of issued months, held periods")
     quar.add_argument("--data-dir", default=argparse.SUPPRESS)
-    quar.add_argument("--day", type=date.fromisoformat)
-    quar.add_argument("--limit", type=int, default=20)
+    quar.add_argument("--day", type=date.fromisoformat, help="only this landing day")
+    quar.add_argument("--limit", type=int, default=1, help="lines shown per reason (default 1)")
     quar.set_defaults(func=quarantine)
+
+    ack = commands.add_parser("acknowledge", help="accept a change to a landed file of an issued month: the billed rows "
+                                                  "stand and the next close is no longer held by it")
+    ack.add_argument("--data-dir", default=argparse.SUPPRESS)
+    ack.add_argument("file", help="the file as listed by `quarantine`, e.g. 2026-08-03/usage.ndjson")
+    ack.add_argument("--note", default="", help="why, for the record")
+    ack.set_defaults(func=acknowledge)
     return parser
 
 

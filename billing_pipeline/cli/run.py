@@ -6,13 +6,8 @@ import sys
 from datetime import date
 
 from billing_pipeline.cli.common import data_dir, today
+from billing_pipeline.cli.ingest_summary import held_periods, landed_days, print_holds, print_ingest_summary
 from billing_pipeline.exchange.data_dir import DataDir
-
-
-def _landed_days(paths: DataDir) -> list[str]:
-    if not paths.landing_usage.is_dir():
-        return []
-    return sorted(p.name for p in paths.landing_usage.iterdir() if p.is_dir())
 
 
 def _instance():
@@ -21,24 +16,29 @@ def _instance():
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def _execute(defs, instance, job_name: str, partition_key: str | None = None,
-             tags: dict | None = None, run_config: dict | None = None) -> bool:
-    """Run one job in-process; print failed checks. True when every blocking check passed."""
+def _run_job(defs, instance, job_name: str, partition_key: str | None = None,
+             tags: dict | None = None, run_config: dict | None = None):
+    """Run one job in-process; print failed checks and failed steps."""
     result = defs.resolve_job_def(job_name).execute_in_process(
         instance=instance, partition_key=partition_key, raise_on_error=False, tags=tags,
         run_config={**(run_config or {}), "loggers": {"console": {"config": {"log_level": "ERROR"}}}})
-    ok = result.success
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
-            severity = evaluation.severity.value
-            ok = ok and severity != "ERROR"
             detail = evaluation.description or evaluation.metadata.get("failed", "")
-            print(f"  check {evaluation.check_name} on {partition_key or job_name}: FAILED ({severity}) {getattr(detail, 'value', detail)}")
+            print(f"  check {evaluation.check_name} on {partition_key or job_name}: FAILED ({evaluation.severity.value}) "
+                  f"{getattr(detail, 'value', detail)}")
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
                 print(f"  {event.step_key} failed: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
-    return ok
+    return result
+
+
+def _execute(defs, instance, job_name: str, partition_key: str | None = None,
+             tags: dict | None = None, run_config: dict | None = None) -> bool:
+    """Run one job in-process. True when it succeeded and every blocking check passed."""
+    result = _run_job(defs, instance, job_name, partition_key, tags, run_config)
+    return result.success and all(e.passed or e.severity.value != "ERROR" for e in result.get_asset_check_evaluations())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,12 +57,14 @@ def run(args: argparse.Namespace) -> int:
     if not _execute(defs, instance, "catalog_job"):
         print("catalog refused: nothing was ingested or rated", file=sys.stderr)
         return 1
-    days = [d for d in _landed_days(paths) if d in set(_daily_keys())]
-    failures = [day for day in days if not _execute(defs, instance, "ingest_job", day)]
+    days = landed_days(paths)
+    # A failed ingestion check holds only the periods it touches (dbt reads raw.period_holds), so
+    # rating goes on; only a day that could not be ingested at all stops the run.
+    failures = [day for day in days if not _ingest(defs, instance, day)]
     print(f"ingested {len(days) - len(failures)}/{len(days)} landing days into {paths.warehouse}")
-    _print_totals(paths)
+    print_ingest_summary(paths)
     if failures:
-        print(f"not rating: blocking ingestion checks failed for {', '.join(failures)}", file=sys.stderr)
+        print(f"not rating: ingestion failed for {', '.join(failures)}; run again once it is fixed", file=sys.stderr)
         return 1
     as_of = args.as_of or today()
     # A failed rating (a blocking check included) issues nothing, so nothing downstream runs on it.
@@ -72,6 +74,12 @@ def run(args: argparse.Namespace) -> int:
     reported = _report(paths, defs, instance)
     alerted = _alert(paths, defs, instance, as_of)
     return 0 if published and reported and alerted else 1
+
+
+def _ingest(defs, instance, day: str) -> bool:
+    """Ingest one landing day; True unless the ingest itself failed (failed checks only hold periods)."""
+    result = _run_job(defs, instance, "ingest_job", day)
+    return not any(e.is_step_failure and e.step_key == "raw_usage_events" for e in result.all_events)
 
 
 def _rate(paths: DataDir, defs, instance, as_of: date) -> bool:
@@ -87,9 +95,11 @@ def _rate(paths: DataDir, defs, instance, as_of: date) -> bool:
         rows = con.execute("""SELECT period, count(*), sum(total_cents) FROM fct_invoices
                               GROUP BY ALL ORDER BY period""").fetchall()
         issued = {r[0] for r in con.execute("SELECT DISTINCT period FROM fct_issued_invoices").fetchall()}
+    held = held_periods(paths)
     for period, invoices, total in rows:
-        state = "issued" if period in issued else "draft"
+        state = "issued" if period in issued else "held" if period in held else "draft"
         print(f"{period}  {invoices:>4} invoices  {total / 100:>14,.2f}  {state}")
+    print_holds(paths)
     return ok
 
 
@@ -148,12 +158,3 @@ def _daily_keys() -> list[str]:
     from billing_pipeline.defs.partitions import daily_partitions
 
     return daily_partitions.get_partition_keys()
-
-
-def _print_totals(paths: DataDir) -> None:
-    from billing_pipeline.lib.warehouse import connect
-
-    with connect(paths.warehouse, read_only=True) as con:
-        [(read, loaded, dups, quarantined)] = con.execute(
-            "SELECT sum(lines_read), sum(loaded), sum(duplicates), sum(quarantined) FROM raw.ingest_accounting").fetchall()
-    print(f"lines read {read:,} = loaded {loaded:,} + duplicates {dups:,} + quarantined {quarantined:,}")

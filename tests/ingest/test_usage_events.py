@@ -154,7 +154,7 @@ def test_csv_and_parquet_rows_load_like_json_lines(data_dir):
     ingest_all(data_dir, [date(2026, 9, 7)])
     loaded = frame(data_dir, "SELECT event_id, quantity::VARCHAR AS q, occurred_at::VARCHAR AS t FROM raw.usage_events_loaded "
                              "WHERE landing_date = DATE '2026-09-07' ORDER BY 1").rows()
-    assert loaded == [("c1", "5.000000", "2026-09-06 23:00:00"), ("p1", "2.500000", "2026-09-07 03:00:00")]
+    assert loaded == [("c1", "5.000000000", "2026-09-06 23:00:00"), ("p1", "2.500000000", "2026-09-07 03:00:00")]
     quarantined = frame(data_dir, "SELECT line_number, reason, raw_text FROM raw.quarantine WHERE landing_date = DATE '2026-09-07'")
     assert quarantined.select("line_number", "reason").rows() == [(3, "invalid_quantity")]
     assert json.loads(quarantined["raw_text"][0]) == {"event_id": "c2", "account_id": "acct_0001", "metric": "api_calls",
