@@ -39,6 +39,7 @@ class FileDecision:
     rel: str
     status: str | None  # None: read it; 'added_after_issue': set aside; ROWS_KEPT: keep the billed rows
     change: str | None  # rewritten | deleted | added: an unacknowledged change to record
+    billed_hash: str | None
     current_hash: str | None
     issued_periods: tuple[str, ...]
 
@@ -93,10 +94,10 @@ def decide(con: duckdb.DuckDBPyConnection, day: date, hashes: dict[str, str], re
             continue  # the billed content, landed again
         if billed:
             change, status = ("deleted", "deleted_after_issue") if digest is None else ("rewritten", "changed_after_issue")
-            decisions.append(FileDecision(rel, status, None if digest in seen else change, digest, periods))
+            decisions.append(FileDecision(rel, status, None if digest in seen else change, prev.content_hash, digest, periods))
         elif day_issued and rel in readable and (prev is None or prev.content_hash != digest or prev.status == "added_after_issue"):
             change = "rewritten" if prev is not None and prev.content_hash != digest else "added"
-            decisions.append(FileDecision(rel, "added_after_issue", None if digest in seen else change, digest, periods))
+            decisions.append(FileDecision(rel, "added_after_issue", None if digest in seen else change, None, digest, periods))
     return decisions
 
 
@@ -108,7 +109,7 @@ def record_changes(con: duckdb.DuckDBPyConnection, day: date, decisions: list[Fi
         "SELECT source_file FROM raw.issued_file_changes WHERE landing_date = ? AND resolution IS NULL", [day]).fetchall()}
     changed = {d.rel: d for d in decisions if d.change}
     for rel in open_changes - set(changed):
-        con.execute("""UPDATE raw.issued_file_changes SET resolution = 'relanded', resolved_at = ?
+        con.execute("""UPDATE raw.issued_file_changes SET resolution = 'restored', resolved_at = ?
                        WHERE landing_date = ? AND source_file = ? AND resolution IS NULL""", [now, day, rel])
     for rel, decision in changed.items():
         if rel in open_changes:
@@ -116,10 +117,8 @@ def record_changes(con: duckdb.DuckDBPyConnection, day: date, decisions: list[Fi
                            WHERE landing_date = ? AND source_file = ? AND resolution IS NULL""",
                         [decision.change, decision.current_hash, day, rel])
         else:
-            billed = con.execute("SELECT content_hash FROM raw.ingest_files WHERE landing_date = ? AND source_file = ?",
-                                 [day, rel]).fetchall()
             con.execute("INSERT INTO raw.issued_file_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
-                        [day, rel, decision.change, billed[0][0] if billed else None, decision.current_hash,
+                        [day, rel, decision.change, decision.billed_hash, decision.current_hash,
                          ", ".join(decision.issued_periods), next_close(issued), now])
 
 
