@@ -30,6 +30,7 @@ JSON_FIELDS = ('{"event_id":"VARCHAR","account_id":"VARCHAR","metric":"VARCHAR",
 JSON_BLANKS = " \t\r\n"
 # A JSON number, split into sign, integer digits, fraction digits and exponent.
 NUMBER = r"^(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?$"
+PLAIN_INTEGER = "0|[1-9][0-9]{0,19}"  # within the limits as written
 # RFC 3339 date-time: T/Z in either case (the RFC's note allows a space for T); hours 00-23, second
 # 60 only as a leap second (checked after the offset is applied), offsets up to 23:59.
 RFC3339 = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"
@@ -116,7 +117,10 @@ def _quantity_columns() -> str:
                    len(number.frac) - TRY_CAST(coalesce(nullif(number.exp, ''), '0') AS BIGINT) AS scale
             FROM (
                 SELECT *, number.int || number.frac AS digits
-                FROM (SELECT *, regexp_extract(quantity_text, '{NUMBER}', ['sign', 'int', 'frac', 'exp']) AS number FROM fields)
+                -- a plain integer (most quantities) is cast as it is; only other forms are taken apart
+                FROM (SELECT *, CASE WHEN NOT regexp_full_match(quantity_text, '{PLAIN_INTEGER}')
+                                     THEN regexp_extract(quantity_text, '{NUMBER}', ['sign', 'int', 'frac', 'exp']) END AS number
+                      FROM fields)
             )
         )"""
 
@@ -126,25 +130,27 @@ def judge_sql(fields: str, latest_allowed: str) -> str:
 
     `latest_allowed` is a SQL TIMESTAMP (UTC): events occurring after it are refused.
     """
-    leap = "regexp_extract(occurred_at_text, '" + RFC3339 + "', 2) = '60'"
     return f"""
     WITH fields AS (SELECT * REPLACE (nullif(properties_json, 'null') AS properties_json) FROM ({fields})),
     numbers AS ({_quantity_columns()}),
+    stamped AS (
+        SELECT *, rfc3339 AND substr(occurred_at_text, 18, 2) = '60' AS leap_second
+        FROM (SELECT *, regexp_full_match(occurred_at_text, '{RFC3339}') AS rfc3339 FROM numbers)
+    ),
     checked AS (
-        SELECT n.*,
+        SELECT s.*,
                CASE WHEN quantity_text IS NULL THEN 1::{QUANTITY_TYPE}
+                    WHEN number IS NULL THEN quantity_text::{QUANTITY_TYPE}
                     WHEN number.int <> '' AND (number.sign = '' OR core = '') AND places <= {QUANTITY_PLACES}
                          AND integer_digits <= {QUANTITY_INTEGER_DIGITS}
                     THEN {_exact_decimal()} END AS quantity_value,
-               regexp_full_match(occurred_at_text, '{RFC3339}') AS rfc3339,
-               -- a leap second is billed as the last microsecond before it, so it stays in its minute
-               CASE WHEN regexp_full_match(occurred_at_text, '{RFC3339}') THEN
-                    -- timezone('UTC', ...), not a cast: a cast would use the session's time zone
-                    timezone('UTC', TRY_CAST(CASE WHEN {leap}
+               -- a leap second is billed as the last microsecond before it, so it stays in its minute;
+               -- timezone('UTC', ...), not a cast: a cast would use the session's time zone
+               CASE WHEN rfc3339 THEN
+                    timezone('UTC', TRY_CAST(CASE WHEN leap_second
                                                   THEN regexp_replace(upper(occurred_at_text), ':60(\\.[0-9]+)?', ':59.999999')
-                                                  ELSE upper(occurred_at_text) END AS TIMESTAMPTZ)) END AS occurred_utc,
-               {leap} AS leap_second
-        FROM numbers n
+                                                  ELSE upper(occurred_at_text) END AS TIMESTAMPTZ)) END AS occurred_utc
+        FROM stamped s
     ),
     judged AS (
         SELECT c.*,

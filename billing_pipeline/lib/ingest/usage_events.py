@@ -13,6 +13,7 @@ whatever under landing/usage lies outside the day folders is listed in `raw.land
 """
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -24,6 +25,7 @@ from billing_pipeline.lib.ingest.issued_files import (FileDecision, ROWS_KEPT, d
                                                       record_changes)
 from billing_pipeline.lib.ingest.landed_files import FileFault, content_hash, count_lines, stage_file
 from billing_pipeline.lib.ingest.landing_inventory import LandedEntry, day_folder_entries, outside_day_folders
+from billing_pipeline.lib.periods import period_text
 
 DEFAULT_LATE_TOLERANCE_HOURS = 14  # the widest UTC offset: producers name folders by their local date
 
@@ -206,40 +208,48 @@ def ingest_day(con: duckdb.DuckDBPyConnection, landing_usage: Path, day: date,
     ensure_schema(con)
     event_rules.prepare(con)
     entries = day_folder_entries(landing_usage, day)
-    hashes = {e.rel: content_hash(e.path) for e in entries if not e.is_folder}
-    issued = issued_periods(con)
-    decisions = {}
-    if issued:
-        readable = {e.rel for e in entries if e.reason is None}
-        decisions = {d.rel: d for d in decide(con, day, hashes, readable, issued, previous_files(con, day, issued))}
-    files = _plan(entries, hashes, decisions)
-    con.execute(STAGE_DDL)
-    try:
-        _stage_files(con, files, event_rules.timestamp_literal(latest_allowed(day, late_tolerance_hours)))
-        con.execute("BEGIN TRANSACTION")
+    # Every file's SHA-256, on a thread beside DuckDB's reading (hashlib releases the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = {e.rel: pool.submit(content_hash, e.path) for e in entries if not e.is_folder}
+        issued = issued_periods(con)
+        previous = previous_files(con, day, issued) if issued else {}
+        decisions = {}
+        if period_text(day) in issued or any(p.issued_periods for p in previous.values()):
+            # only a day with files of an issued month needs the hashes before reading
+            hashes = {rel: future.result() for rel, future in hashing.items()}
+            readable = {e.rel for e in entries if e.reason is None}
+            decisions = {d.rel: d for d in decide(con, day, hashes, readable, issued, previous)}
+        files = _plan(entries, decisions)
+        con.execute(STAGE_DDL)
         try:
-            _replace_day(con, day, files)
-            if issued:
-                record_changes(con, day, list(decisions.values()), issued)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        con.execute("DROP TABLE IF EXISTS ingest_lines")
+            _stage_files(con, files, event_rules.timestamp_literal(latest_allowed(day, late_tolerance_hours)))
+            for file in files:
+                if file.rel in hashing and file.status not in ROWS_KEPT:
+                    file.content_hash = hashing[file.rel].result()
+            con.execute("BEGIN TRANSACTION")
+            try:
+                _replace_day(con, day, files)
+                if decisions or previous:
+                    record_changes(con, day, list(decisions.values()), issued)
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.execute("DROP TABLE IF EXISTS ingest_lines")
     return summarize_day(con, day)
 
 
-def _plan(entries: list[LandedEntry], hashes: dict[str, str], decisions: dict[str, FileDecision]) -> list[_File]:
+def _plan(entries: list[LandedEntry], decisions: dict[str, FileDecision]) -> list[_File]:
     files = []
     for entry in entries:
         decision = decisions.get(entry.rel)
-        if decision is not None and decision.status not in ROWS_KEPT:
-            files.append(_File(entry, entry.rel, decision.status, _issued_detail(decision), hashes.get(entry.rel)))
-        elif decision is None:
-            files.append(_File(entry, entry.rel, entry.reason or "ok", entry.detail, hashes.get(entry.rel)))
+        if decision is None:
+            files.append(_File(entry, entry.rel, entry.reason or "ok", entry.detail))
+        elif decision.status not in ROWS_KEPT:
+            files.append(_File(entry, entry.rel, decision.status, _issued_detail(decision)))
     # Billed files that changed or went away keep their rows and their row in ingest_files.
-    files += [_File(None, d.rel, d.status, _issued_detail(d), d.current_hash) for d in decisions.values() if d.status in ROWS_KEPT]
+    files += [_File(None, d.rel, d.status, _issued_detail(d)) for d in decisions.values() if d.status in ROWS_KEPT]
     return files
 
 
