@@ -6,7 +6,7 @@ import sys
 from datetime import date
 
 from billing_pipeline.cli.common import data_dir, today
-from billing_pipeline.cli.ingest_summary import held_periods, landed_days, print_holds, print_ingest_summary
+from billing_pipeline.cli.ingest_summary import held_periods, hold_lines, ingest_failed, ingest_summary_lines, landed_days
 from billing_pipeline.exchange.data_dir import DataDir
 
 
@@ -60,9 +60,9 @@ def run(args: argparse.Namespace) -> int:
     days = landed_days(paths)
     # A failed ingestion check holds only the periods it touches (dbt reads raw.period_holds), so
     # rating goes on; only a day that could not be ingested at all stops the run.
-    failures = [day for day in days if not _ingest(defs, instance, day)]
+    failures = [day for day in days if ingest_failed(_run_job(defs, instance, "ingest_job", day))]
     print(f"ingested {len(days) - len(failures)}/{len(days)} landing days into {paths.warehouse}")
-    print_ingest_summary(paths)
+    print("\n".join(ingest_summary_lines(paths)))
     if failures:
         print(f"not rating: ingestion failed for {', '.join(failures)}; run again once it is fixed", file=sys.stderr)
         return 1
@@ -74,12 +74,6 @@ def run(args: argparse.Namespace) -> int:
     reported = _report(paths, defs, instance)
     alerted = _alert(paths, defs, instance, as_of)
     return 0 if published and reported and alerted else 1
-
-
-def _ingest(defs, instance, day: str) -> bool:
-    """Ingest one landing day; True unless the ingest itself failed (failed checks only hold periods)."""
-    result = _run_job(defs, instance, "ingest_job", day)
-    return not any(e.is_step_failure and e.step_key == "raw_usage_events" for e in result.all_events)
 
 
 def _rate(paths: DataDir, defs, instance, as_of: date) -> bool:
@@ -99,7 +93,8 @@ def _rate(paths: DataDir, defs, instance, as_of: date) -> bool:
     for period, invoices, total in rows:
         state = "issued" if period in issued else "held" if period in held else "draft"
         print(f"{period}  {invoices:>4} invoices  {total / 100:>14,.2f}  {state}")
-    print_holds(paths)
+    for line in hold_lines(paths):
+        print(line)
     return ok
 
 

@@ -63,16 +63,16 @@ def json_fields_sql(lines: str) -> str:
     return f"""
         SELECT line_number, raw_text, parse_error,
                j.event_id, j.account_id, j.metric,
-               CASE WHEN quantity_json IS NULL OR quantity_json = 'null' THEN NULL
-                    -- an integer literal comes back digit for digit; any other number through a double,
-                    -- so its text is read from the line itself
+               -- An integer literal comes back digit for digit; any other number through a double,
+               -- so its text is read from the line itself. (A JSON null comes back as SQL NULL.)
+               CASE WHEN quantity_json IS NULL THEN NULL
                     WHEN regexp_full_match(quantity_json, '-?[0-9]+') THEN quantity_json
                     WHEN NOT regexp_full_match(quantity_json, '-?[0-9].*') THEN quantity_json
                     WHEN len(quantity_candidates) = 1 THEN quantity_candidates[1]
                     ELSE {EXACT_NUMBER_FUNCTION}(raw_text, 'quantity')
                END AS quantity_text,
                j.occurred_at AS occurred_at_text, j.user_id, j.endpoint, j.request_id,
-               CASE WHEN j.properties::VARCHAR <> 'null' THEN j.properties::VARCHAR END AS properties_json,
+               j.properties::VARCHAR AS properties_json,
                CASE WHEN len(keys) <> list_unique(keys) THEN list_filter(keys, lambda k: len(list_filter(keys, lambda x: x = k)) > 1)[1]
                     ELSE {properties_duplicate_sql('j.properties::VARCHAR')} END AS duplicate_key
         FROM (
