@@ -17,6 +17,6 @@ def test_all_definitions_load_and_every_asset_is_described_grouped_and_kinded():
     assert {s.name for s in loaded.schedules} >= {"ingest_job_schedule", "open_month_rating_schedule", "monthly_close_schedule"}
     assert {s.name for s in loaded.sensors} >= {"landed_files_sensor", "stripe_inbox_sensor"}
     checks = {k.name for k in loaded.resolve_asset_graph().asset_check_keys}
-    assert {"every_line_accounted_for", "loaded_rows_meet_expectations", "landed_on_time", "volume_near_trailing_median",
+    assert {"every_line_accounted_for", "day_meets_expectations", "issued_files_unchanged", "landed_on_time", "volume_near_trailing_median",
             "stripe_amounts_match_invoices", "journal_sums_to_invoices", "report_totals_match_invoices", "alerts_delivered"} <= checks
     assert isinstance(loaded.resources["billing_data"].data_dir, dg.EnvVar)

@@ -5,7 +5,7 @@ import sys
 from datetime import date
 
 from billing_pipeline.cli.generate import generate
-from billing_pipeline.cli.quarantine import quarantine
+from billing_pipeline.cli.quarantine import acknowledge, quarantine
 from billing_pipeline.cli.run import run
 
 
@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--format", choices=["ndjson", "parquet"], default="ndjson",
                      help="file format of the landed usage (default: ndjson)")
     gen.add_argument("--no-file-faults", action="store_true", help="leave out the unreadable sample files")
+    gen.add_argument("--hostile", action="store_true",
+                     help="also write a hostile day: every fault ingestion must survive, with valid events mixed in")
     gen.set_defaults(func=generate)
 
     run_cmd = commands.add_parser(
@@ -63,12 +65,21 @@ def _parser() -> argparse.ArgumentParser:
                               "(default: today, UTC)")
     run_cmd.set_defaults(func=run)
 
-    quar = commands.add_parser("quarantine", help="what ingestion set aside, and why",
-                               description="Counts of quarantined lines and files by reason, then an example of each.")
+    quar = commands.add_parser("quarantine", help="what ingestion set aside and why",
+                               description="Counts of quarantined lines and files by reason with the first file:line "
+                                           "of each, changed files of issued months, and held periods.")
     _data_dir_option(quar, argparse.SUPPRESS)
     quar.add_argument("--day", type=day, metavar="YYYY-MM-DD", help="only this landing day (default: every day)")
-    quar.add_argument("--limit", type=count, default=20, metavar="N", help="at most this many examples (default: 20)")
+    quar.add_argument("--limit", type=count, default=1, metavar="N", help="lines shown per reason (default: 1)")
     quar.set_defaults(func=quarantine)
+
+    ack = commands.add_parser("acknowledge", help="accept a change to a landed file of an issued month",
+                              description="Accept a change to a landed file of an issued month: the billed rows "
+                                          "stand and the next close is no longer held by it.")
+    _data_dir_option(ack, argparse.SUPPRESS)
+    ack.add_argument("file", help="the file as listed by `quarantine`, e.g. 2026-08-03/usage.ndjson")
+    ack.add_argument("--note", default="", metavar="TEXT", help="why, for the record (default: none)")
+    ack.set_defaults(func=acknowledge)
     return parser
 
 

@@ -22,9 +22,10 @@ def generate(args: argparse.Namespace) -> int:
     days = args.days or max(1, (today() - start).days)
     accounts = write_catalog_files(paths.catalog, args.accounts, start, days, args.seed)
     spec = UsageSpec(start=start, days=days, events_per_day=args.events_per_day, seed=args.seed,
-                     file_format=args.format, file_faults=not args.no_file_faults)
+                     file_format=args.format, file_faults=not args.no_file_faults, hostile=args.hostile)
     manifest = write_usage_files(paths.landing_usage, accounts, spec)
     (paths.root / "sample_manifest.json").write_text(manifest.to_json())
     print(f"generated {args.accounts} accounts, {days} days from {start}, {manifest.clean_events:,} events "
-          f"with {sum(manifest.faults.values()):,} injected line faults into {paths.root}")
+          f"with {sum(manifest.faults.values()):,} injected line faults into {paths.root}"
+          + (f"; hostile day {manifest.hostile.day}" if manifest.hostile else ""))
     return 0

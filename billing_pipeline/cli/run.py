@@ -6,7 +6,6 @@ back the jobs downstream of it; everything else still runs.
 """
 
 import argparse
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -14,6 +13,7 @@ from typing import Any
 
 from billing_pipeline.cli.common import data_dir, today
 from billing_pipeline.cli.console import Console, RunLog
+from billing_pipeline.cli.ingest_summary import held_periods, hold_lines, ingest_failed, ingest_summary_lines, landed_days
 from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.data_start import BadStartDate, data_start
 from billing_pipeline.lib.run_lock import FolderBusy, run_lock
@@ -63,6 +63,9 @@ class Step:
     due: Callable[[Context], list[Launch]]
     report: Callable[[Context, list[Outcome]], None]
     title: str
+    # Whether a run did its job; by default, the run succeeded. (Ingestion overrides it: a failed
+    # check holds only the periods it touches, so the steps after it still run.)
+    succeeded: Callable[[Any], bool] = lambda result: result.success
 
 
 def _warehouse(ctx: Context):
@@ -76,11 +79,7 @@ def _once(ctx: Context) -> list[Launch]:
 
 
 def _landed_days(ctx: Context) -> list[Launch]:
-    from billing_pipeline.defs.partitions import daily_partitions
-
-    folder = ctx.paths.landing_usage
-    landed = {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
-    return [Launch(day, day) for day in daily_partitions.get_partition_keys() if day in landed]
+    return [Launch(day, day) for day in landed_days(ctx.paths)]
 
 
 def _rating_window(ctx: Context) -> list[Launch]:
@@ -134,13 +133,10 @@ def _report_nothing(ctx: Context, outcomes: list[Outcome]) -> None:
 
 
 def _report_ingest(ctx: Context, outcomes: list[Outcome]) -> None:
-    with _warehouse(ctx) as con:
-        [(read, loaded, dups, quarantined)] = con.execute(
-            "SELECT coalesce(sum(lines_read), 0), coalesce(sum(loaded), 0), coalesce(sum(duplicates), 0), "
-            "coalesce(sum(quarantined), 0) FROM raw.ingest_accounting").fetchall()
     done = sum(o.success for o in outcomes)
     ctx.console.line(f"ingested {done}/{len(outcomes)} landing days into {ctx.paths.warehouse}")
-    ctx.console.line(f"lines read {read:,} = loaded {loaded:,} + duplicates {dups:,} + quarantined {quarantined:,}")
+    for line in ingest_summary_lines(ctx.paths):
+        ctx.console.line(line)
 
 
 def _report_rating(ctx: Context, outcomes: list[Outcome]) -> None:
@@ -152,9 +148,12 @@ def _report_rating(ctx: Context, outcomes: list[Outcome]) -> None:
                       i.period IN (SELECT period FROM fct_issued_periods)
                FROM fct_invoices AS i JOIN catalog.currencies AS c USING (currency)
                GROUP BY i.period, i.currency ORDER BY i.period""").fetchall()
+    held = held_periods(ctx.paths)
     for period, invoices, total, currency, exponent, issued in rows:
-        ctx.console.line(f"{period}  {invoices:>4} invoices  {money_text(total, exponent, currency):>18}  "
-                         f"{'issued' if issued else 'draft'}")
+        state = "issued" if issued else "held" if period in held else "draft"
+        ctx.console.line(f"{period}  {invoices:>4} invoices  {money_text(total, exponent, currency):>18}  {state}")
+    for line in hold_lines(ctx.paths):
+        ctx.console.line(line)
 
 
 def _report_publish(ctx: Context, outcomes: list[Outcome]) -> None:
@@ -194,7 +193,7 @@ def _report_alerts(ctx: Context, outcomes: list[Outcome]) -> None:
 # What each job does on a run; their order is the asset graph's (lib/job_order.py).
 STEPS: dict[str, Step] = {
     "catalog_job": Step(_once, _report_nothing, "catalog"),
-    "ingest_job": Step(_landed_days, _report_ingest, "ingest"),
+    "ingest_job": Step(_landed_days, _report_ingest, "ingest", lambda result: not ingest_failed(result)),
     "rating_job": Step(_rating_window, _report_rating, "rating"),
     "quota_snapshot_job": Step(_once, _report_nothing, "quota snapshot"),
     "publish_job": Step(_periods_to_publish, _report_publish, "publish to Stripe"),
@@ -219,7 +218,7 @@ def _execute(defs, instance, job: str, launch: Launch, log: RunLog) -> Outcome:
         result = defs.resolve_job_def(job).execute_in_process(
             instance=instance, partition_key=launch.partition_key, raise_on_error=False, tags=launch.tags or None,
             run_config={**launch.run_config, "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
-    outcome = Outcome(launch, result.success)
+    outcome = Outcome(launch, STEPS[job].succeeded(result))
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
             text = f"check {evaluation.check_name}: {evaluation.description or 'failed'}"

@@ -12,7 +12,8 @@ from billing_pipeline.exchange.data_dir import DataDir
 
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not read_only:  # a reader must not leave an empty folder behind (it fails on a missing file anyway)
+        path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     try:
         con.execute("SET TimeZone = 'UTC'")

@@ -9,7 +9,7 @@ and written on its own, so 100M events never sit in memory at once.
 import gzip
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from billing_pipeline.sample.catalog_files import SampleAccount, plan_metrics
+from billing_pipeline.sample.hostile_day import HostileManifest, write_hostile_day
 
 # Relative event volume per metric, and how quantities look for each.
 METRIC_WEIGHTS = {"api_calls": 10.0, "lines_reviewed": 2.0, "docs_generated": 1.0, "ai_tokens_input": 3.0,
@@ -35,9 +36,9 @@ LINE_FAULTS = {
     "unknown_metric": "unknown_metric",
     "redelivery": "duplicate",
     "conflict": "conflicting_event_id",
+    "not_utf8": "not_utf8",  # the one line of latin1.ndjson, written with the file faults
 }
-FILE_FAULTS = {"empty.ndjson": "empty_file", "truncated.ndjson.gz": "unreadable_gzip",
-               "latin1.ndjson": "not_utf8", "notes.xml": "unknown_extension"}
+FILE_FAULTS = {"empty.ndjson": "empty_file", "truncated.ndjson.gz": "unreadable_gzip", "notes.xml": "unknown_extension"}
 
 
 @dataclass
@@ -48,9 +49,10 @@ class Manifest:
     faults: dict[str, int] = field(default_factory=lambda: {k: 0 for k in LINE_FAULTS})
     file_faults: dict[str, str] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)
+    hostile: HostileManifest | None = None
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__, indent=2, sort_keys=True)
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,14 @@ class UsageSpec:
     late_rate: float = 0.01  # events that land 1-5 days after they occurred
     file_format: str = "ndjson"  # ndjson | parquet
     file_faults: bool = True
+    hostile: bool = False  # also write a hostile day (hostile_day.py)
+
+    @property
+    def hostile_day(self) -> date:
+        """The first month's last day if the sample holds it (so an event can cross into the next
+        month), else the last day."""
+        days = [self.start + timedelta(days=i) for i in range(self.days)]
+        return next((d for d in days if (d + timedelta(days=1)).day == 1), days[-1])
 
 
 def _account_table(accounts: list[SampleAccount], rng: np.random.Generator) -> pl.DataFrame:
@@ -159,7 +169,7 @@ def _inject_faults(lines: pl.Series, carried: pl.Series, spec: UsageSpec, manife
     Returns the day's lines and the lines to carry into the next day.
     """
     n = len(lines)
-    kinds = [k for k in LINE_FAULTS if k not in {"redelivery", "conflict"}]
+    kinds = [k for k in LINE_FAULTS if k not in {"redelivery", "conflict", "not_utf8"}]
     per_kind = int(n * spec.fault_rate)
     picks = rng.permutation(n)[: per_kind * len(kinds) + 2 * per_kind]
     edits = {
@@ -200,6 +210,8 @@ def _write_file_faults(folder: Path, manifest: Manifest) -> None:
     (folder / "empty.ndjson").write_bytes(b"")
     (folder / "truncated.ndjson.gz").write_bytes(gzip.compress(b'{"event_id":"x"}\n' * 50, mtime=0)[:40])
     (folder / "latin1.ndjson").write_bytes('{"event_id":"ev_latin","account_id":"acct_0001","metric":"api_calls","note":"caf\xe9"}\n'.encode("latin-1"))
+    manifest.faults["not_utf8"] += 1
+    manifest.files[f"{folder.name}/latin1.ndjson"] = 1
     (folder / "notes.xml").write_text("<usage/>")
     for name, reason in FILE_FAULTS.items():
         manifest.file_faults[f"{folder.name}/{name}"] = reason
@@ -218,6 +230,8 @@ def write_usage_files(landing: Path, accounts: list[SampleAccount], spec: UsageS
         day = spec.start + timedelta(days=day_index)
         folder = landing / day.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
+        if spec.hostile and day == spec.hostile_day:
+            manifest.hostile = write_hostile_day(landing, accounts, day)
         seat_levels = seat_levels.with_columns(level=pl.col("level") + pl.Series(rng.binomial(1, 0.03, seat_levels.height)))
         events = _day_events(day, day_index, table, seat_levels, spec, rng)
         if day_index in (spec.days // 3, spec.days - 1) or day.day == 1 or (day + timedelta(days=1)).day == 1:

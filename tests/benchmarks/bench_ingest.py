@@ -23,8 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
-from decimal import Decimal
+from datetime import date, datetime, time as time_of_day, timedelta, timezone
+from decimal import ROUND_DOWN, Context, Decimal
 from pathlib import Path
 
 import duckdb
@@ -37,31 +37,66 @@ from billing_pipeline.sample.usage_files import UsageSpec, write_usage_files
 
 DAY = date(2026, 8, 3)
 EVENTS_PER_GENERATED_DAY = 1_000_000
-RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
-MICRO = Decimal("0.000001")
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$")
+NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$")
+PLACES, LIMIT, EXACT = Decimal("1e-9"), Decimal("1e20"), Context(prec=60)
+LATEST = datetime.combine(DAY + timedelta(days=1), time_of_day()) + timedelta(hours=14)  # the late tolerance
+
+
+class _Number(str):
+    """A JSON number kept as written."""
+
+
+class _Object(dict):
+    """A JSON object that knows whether a key appeared in it twice."""
+
+    def __init__(self, pairs):
+        super().__init__(pairs)
+        self.repeats_a_key = len(self) != len(pairs)
+
+
+def _quantity(value) -> Decimal | None:
+    """The exact quantity, or None if it is not a number >= 0 < 10^20 with at most 9 decimal places."""
+    if value is None:
+        return Decimal(1)
+    if not isinstance(value, _Number) or not NUMBER.match(value):
+        return None
+    quantity = Decimal(value)
+    if quantity < 0 or quantity >= LIMIT or quantity != quantity.quantize(PLACES, rounding=ROUND_DOWN, context=EXACT):
+        return None
+    return quantity.quantize(PLACES, context=EXACT).copy_abs()  # -0 is 0
+
+
+def _occurred(stamp) -> datetime | None:
+    match = RFC3339.match(stamp) if isinstance(stamp, str) else None
+    if not match:
+        return None
+    leap = match.group(2) == "60"
+    text = re.sub(r":60(\.\d+)?", ":59.999999", stamp) if leap else stamp
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text.upper().replace("Z", "+00:00"))  # microseconds, truncated
+    try:
+        occurred = datetime.fromisoformat(text).astimezone(timezone.utc).replace(tzinfo=None)
+    except ValueError:
+        return None
+    return None if leap and occurred.time().replace(microsecond=0) != time_of_day(23, 59, 59) else occurred
 
 
 def _judge(event, accounts: set[str], metrics: set[str]) -> tuple[str | None, tuple | None]:
     """One parsed line against the raw event contract: (reason, None) or (None, the row's content)."""
     if not isinstance(event, dict):
         return "not_an_object", None
+    if event.repeats_a_key or isinstance(event.get("properties"), _Object) and event["properties"].repeats_a_key:
+        return "duplicate_key", None
     if any(event.get(k) is None for k in ("event_id", "account_id", "metric", "occurred_at")):
         return "missing_field", None
-    quantity = event.get("quantity")
+    quantity = _quantity(event.get("quantity"))
     if quantity is None:
-        quantity = Decimal(1)
-    elif (isinstance(quantity, bool) or not isinstance(quantity, (int, float)) or not math.isfinite(quantity)
-          or not 0 <= quantity < 10 ** 12):
         return "invalid_quantity", None
-    else:
-        quantity = Decimal(str(quantity)).quantize(MICRO)
-    stamp = event["occurred_at"]
-    try:
-        if not isinstance(stamp, str) or not RFC3339.match(stamp):
-            raise ValueError(stamp)
-        occurred = datetime.fromisoformat(stamp).astimezone(timezone.utc).replace(tzinfo=None)
-    except ValueError:
+    occurred = _occurred(event["occurred_at"])
+    if occurred is None:
         return "invalid_timestamp", None
+    if occurred > LATEST:
+        return "occurred_after_landing", None
     properties = event.get("properties")
     if properties is not None and not isinstance(properties, dict):
         return "invalid_properties", None
@@ -76,8 +111,10 @@ def _judge(event, accounts: set[str], metrics: set[str]) -> tuple[str | None, tu
 def baseline(paths: list[Path], accounts: set[str], metrics: set[str]) -> tuple[int, int, int]:
     """The pile-of-scripts way: one json.loads per line, the same rules, first landing wins.
 
-    Keeps what ingestion keeps: valid rows in UTC, quarantined lines with file, line, raw text and reason,
-    duplicates counted and conflicting re-uses of an event_id quarantined.
+    Keeps what ingestion keeps: valid rows in UTC with exact quantities (numbers parsed from their
+    text, never through a float), quarantined lines with file, line, raw text and reason (duplicate
+    keys, RFC 3339, the late tolerance included), duplicates counted and conflicting re-uses of an
+    event_id quarantined.
     """
     loaded, quarantine, first_seen, duplicates = [], [], {}, 0
     for path in paths:
@@ -87,7 +124,7 @@ def baseline(paths: list[Path], accounts: set[str], metrics: set[str]) -> tuple[
                 if not text.strip():
                     continue
                 try:
-                    event = json.loads(text)
+                    event = json.loads(text, parse_int=_Number, parse_float=_Number, object_pairs_hook=_Object)
                 except ValueError:
                     quarantine.append((path.name, number, text, "malformed_json"))
                     continue
@@ -119,7 +156,7 @@ def land_ndjson(root: Path, events: int) -> list[Path]:
     return sorted(target.iterdir())
 
 
-FLOOR_COLUMNS = ("{'event_id': 'VARCHAR', 'account_id': 'VARCHAR', 'metric': 'VARCHAR', 'quantity': 'DECIMAL(18,6)', "
+FLOOR_COLUMNS = ("{'event_id': 'VARCHAR', 'account_id': 'VARCHAR', 'metric': 'VARCHAR', 'quantity': 'DECIMAL(38,9)', "
                  "'occurred_at': 'TIMESTAMPTZ', 'user_id': 'VARCHAR', 'endpoint': 'VARCHAR', 'request_id': 'VARCHAR', "
                  "'properties': 'JSON'}")
 

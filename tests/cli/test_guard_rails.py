@@ -3,7 +3,6 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,18 +14,7 @@ from billing_pipeline.cli.common import today
 from billing_pipeline.lib.run_lock import LOCK_FILE, run_lock
 from billing_pipeline.lib.warehouse import connect
 
-CLI = str(Path(sys.executable).parent / "billing-pipeline")
-
-
-def _env(data: Path) -> dict[str, str]:
-    env = {**os.environ, "BILLING_DATA_DIR": str(data)}
-    for name in ("DAGSTER_HOME", "BILLING_START_DATE"):
-        env.pop(name, None)
-    return env
-
-
-def _cli(data: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, *args], env=_env(data), capture_output=True, text=True, timeout=timeout)
+from tests.cli.commands import CLI, cli as _cli, cli_env as _env
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +106,7 @@ def test_sigterm_stops_a_run_in_one_line_and_the_next_run_carries_on(small_folde
                                                             "back; run again to carry on"), err
     assert "Traceback" not in out + err
 
-    again = _cli(data, "run", "--as-of", as_of)
+    again = _cli(data, "run", "--as-of", as_of, stripe=True)
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     with connect(data / "warehouse" / "billing.duckdb", read_only=True) as con:
         [(issued,)] = con.execute("SELECT count(*) FROM fct_issued_invoices WHERE period = '2026-08'").fetchall()

@@ -1,11 +1,7 @@
 import csv
 import json
 from decimal import Decimal
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 from starlette.testclient import TestClient
 
@@ -15,19 +11,14 @@ from quotas_api.settings import Settings
 from billing_pipeline.exchange.quota_snapshot import SNAPSHOT_FILENAME, read_quota_snapshot
 from billing_pipeline.lib.warehouse import connect
 
-CLI = str(Path(sys.executable).parent / "billing-pipeline")
+from tests.cli.commands import cli
 
 
 def test_billing_pipeline_run_ingests_a_small_generated_folder_end_to_end(tmp_path):
     data = tmp_path / "data"
-    env = {**os.environ, "BILLING_DATA_DIR": str(data)}
-    env.pop("DAGSTER_HOME", None)
-    subprocess.run([CLI, "generate", "--accounts", "12", "--start", "2026-08-30", "--days", "4", "--events-per-day", "200"],
-                   env=env, check=True, capture_output=True)
-    # As `make demo` runs it: against the local Stripe test server, whose demo customers pay.
-    local_stripe = [sys.executable, "-m", "stripe_local", "run", "--state-dir", str(data / "stripe"), "--autopay", "--"]
-    done = subprocess.run([*local_stripe, CLI, "run", "--as-of", "2026-09-10"], env=env, capture_output=True, text=True,
-                          timeout=600)
+    cli(data, "generate", "--accounts", "12", "--start", "2026-08-30", "--days", "4", "--events-per-day", "200"
+        ).check_returncode()
+    done = cli(data, "run", "--as-of", "2026-09-10", stripe=True)  # as `make demo` runs it
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ingested 4/4 landing days" in done.stdout
     # August closed on September 4 (3 grace days) and is issued; September is the open month.
@@ -44,7 +35,8 @@ def test_billing_pipeline_run_ingests_a_small_generated_folder_end_to_end(tmp_pa
     snapshot = read_quota_snapshot(data / "serving" / SNAPSHOT_FILENAME)
     assert set(snapshot.rows["period"]) == {"2026-09"} and snapshot.rows.height > 0
     assert_the_quota_api_serves(snapshot, data, tmp_path)
-    report = subprocess.run([CLI, "quarantine", "--limit", "3"], env=env, capture_output=True, text=True, check=True)
+    report = cli(data, "quarantine", "--limit", "3")
+    assert report.returncode == 0, report.stderr
     assert "unreadable_gzip" in report.stdout
 
 

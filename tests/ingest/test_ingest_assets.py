@@ -7,13 +7,13 @@ import dagster as dg
 import pytest
 
 from billing_pipeline.defs.ingest.automation import landed_files_sensor
-from billing_pipeline.defs.ingest.checks import (every_line_accounted_for, landed_on_time,
-                                                 loaded_rows_meet_expectations, volume_near_trailing_median)
+from billing_pipeline.defs.ingest.checks import (day_meets_expectations, every_line_accounted_for, landed_on_time,
+                                                 volume_near_trailing_median)
 from billing_pipeline.defs.ingest.raw_usage_events import raw_usage_events
 from billing_pipeline.lib.ingest.settings import IngestSettings
 from billing_pipeline.definitions import defs
-from billing_pipeline.lib.warehouse import BillingData
-from billing_pipeline.lib.warehouse import connect
+from billing_pipeline.lib.ingest.period_holds import held_periods
+from billing_pipeline.lib.warehouse import BillingData, connect
 from tests.conftest import sample_days
 
 
@@ -40,35 +40,71 @@ def run_check(job, check, day: str) -> dg.AssetCheckEvaluation:
     return evaluation
 
 
-def test_materializing_a_day_reports_what_came_in_and_where_it_went(resources):
+def test_materializing_a_day_reports_what_came_in_and_where_it_went(resources, data_dir):
     materialize_day(resources, "2026-08-28")  # 08-29 re-delivers some of its lines
+    (data_dir.landing_usage / "latest").mkdir()
     meta = materialize_day(resources, "2026-08-29").metadata
     assert meta["lines_read"] == meta["loaded"] + meta["duplicates"] + meta["quarantined"]
     assert meta["dagster/row_count"] == meta["loaded"] > 0
     assert meta["duplicates"] > 0 and meta["quarantined"] > 0
     assert "malformed_json" in meta["quarantined_by_reason"].value
+    assert "usage-2026-08-29-a.ndjson | ok" in meta["file_accounting"].value
+    assert "| latest/ | not_a_day_folder |" in meta["landing_problems"].value
     assert meta["occurred_at_min"] < meta["occurred_at_max"]
     assert meta["bytes"].value > 0 and meta["accounts"] > 0
 
 
-def test_the_accounting_check_fails_when_a_loaded_row_goes_missing(resources, data_dir, ingest_job):
+def test_the_accounting_check_holds_the_periods_of_a_file_that_does_not_add_up_until_it_does(resources, data_dir, ingest_job):
     materialize_day(resources, "2026-08-29")
     assert run_check(ingest_job, every_line_accounted_for, "2026-08-29").passed
     with connect(data_dir.warehouse) as con:
         con.execute("DELETE FROM raw.usage_events WHERE rowid IN (SELECT min(rowid) FROM raw.usage_events)")
     result = run_check(ingest_job, every_line_accounted_for, "2026-08-29")
     assert not result.passed and result.metadata["files_not_adding_up"].value == 1
-
-
-def test_the_expectation_suite_blocks_usage_dated_after_its_landing_day(resources, data_dir, ingest_job):
+    with connect(data_dir.warehouse, read_only=True) as con:
+        [hold] = held_periods(con)
+        periods = {p for (p,) in con.execute("SELECT DISTINCT strftime(occurred_at, '%Y-%m') FROM raw.usage_events "
+                                             "WHERE source_file = '2026-08-29/usage-2026-08-29-a.ndjson'").fetchall()}
+    # only the periods the file's rows belong to: September, which other days' rows reach, is not held
+    assert periods == {"2026-08"} and hold.period == "2026-08"
+    assert [(r.reason, r.location) for r in hold.rows] == [("every_line_accounted_for", "2026-08-29/usage-2026-08-29-a.ndjson:-")]
     materialize_day(resources, "2026-08-29")
-    assert run_check(ingest_job, loaded_rows_meet_expectations, "2026-08-29").passed
-    with connect(data_dir.warehouse) as con:
-        con.execute("""INSERT INTO raw.usage_events SELECT * REPLACE ('future1' AS event_id, TIMESTAMP '2026-09-15 00:00:00' AS occurred_at)
-                       FROM raw.usage_events WHERE landing_date = DATE '2026-08-29' LIMIT 1""")
-    result = run_check(ingest_job, loaded_rows_meet_expectations, "2026-08-29")
-    assert not result.passed
-    assert "occurred_at" in result.metadata["failed"].value
+    assert run_check(ingest_job, every_line_accounted_for, "2026-08-29").passed
+    with connect(data_dir.warehouse, read_only=True) as con:
+        assert held_periods(con) == []
+
+
+def test_a_file_mostly_quarantined_holds_the_periods_of_its_rows_and_names_its_first_bad_line(resources, data_dir, ingest_job):
+    folder = data_dir.day_folder("2026-08-30")
+    good = '{"event_id":"g%d","account_id":"acct_0001","metric":"api_calls","occurred_at":"2026-08-30T10:00:00Z"}'
+    (folder / "garbage.ndjson").write_text("\n".join([good % i for i in range(60)] + ["{cut"] * 60) + "\n")
+    materialize_day(resources, "2026-08-30")
+    result = run_check(ingest_job, day_meets_expectations, "2026-08-30")
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
+    assert result.metadata["failed"].value == "quarantined_share"
+    with connect(data_dir.warehouse, read_only=True) as con:
+        [hold] = held_periods(con)
+    assert hold.period == "2026-08"
+    [row] = hold.rows
+    assert (row.reason, row.location) == ("day_meets_expectations", "2026-08-30/garbage.ndjson:61")
+    assert "50% of 120 lines quarantined as malformed_json" in row.detail
+
+
+def test_an_account_that_goes_silent_warns_without_holding_anything(resources, data_dir, ingest_job):
+    for day in sample_days()[:4]:
+        materialize_day(resources, day.isoformat())
+    with connect(data_dir.warehouse, read_only=True) as con:
+        [(busiest,)] = con.execute("""SELECT account_id FROM raw.usage_events GROUP BY ALL
+                                      ORDER BY count(*) DESC LIMIT 1""").fetchall()
+    folder = data_dir.day_folder("2026-09-01")
+    for path in [*folder.glob("*.ndjson"), *folder.glob("*.csv")]:
+        path.write_text("\n".join(line for line in path.read_text().splitlines() if busiest not in line) + "\n")
+    materialize_day(resources, "2026-09-01")
+    result = run_check(ingest_job, day_meets_expectations, "2026-09-01")
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+    assert "silent_accounts" in result.metadata["failed"].value
+    with connect(data_dir.warehouse, read_only=True) as con:
+        assert held_periods(con) == []
 
 
 def test_freshness_warns_for_a_day_whose_files_landed_after_the_deadline(resources, data_dir, ingest_job):
@@ -92,11 +128,14 @@ def test_volume_warns_when_a_day_is_far_below_its_trailing_median(resources, dat
     assert not low.passed and low.metadata["ratio"].value < 0.3
 
 
-def test_the_sensor_requests_a_run_for_new_changed_and_late_files_only(resources, data_dir):
+def test_the_sensor_requests_a_run_for_new_changed_late_and_nested_files_and_for_changes_outside_day_folders(resources, data_dir):
     def tick(cursor=None):
         context = dg.build_sensor_context(cursor=cursor, resources=resources)
         requests = list(landed_files_sensor(context))
         return requests, context.cursor
+
+    def later(path):
+        os.utime(path, (clock.time() + 5, clock.time() + 5))
 
     first, cursor = tick()
     assert sorted(r.partition_key for r in first if r.job_name == "ingest_job") == [d.isoformat() for d in sample_days()]
@@ -104,7 +143,15 @@ def test_the_sensor_requests_a_run_for_new_changed_and_late_files_only(resources
     assert tick(cursor)[0] == []
     late = data_dir.day_folder("2026-08-28") / "late.ndjson"
     late.write_text('{"event_id":"l1","account_id":"acct_0001","metric":"api_calls","occurred_at":"2026-08-28T01:00:00Z"}\n')
-    os.utime(late, (clock.time() + 5, clock.time() + 5))
-    again, _ = tick(cursor)
+    later(late)
+    again, cursor = tick(cursor)
     assert [(r.job_name, r.partition_key) for r in again] == [("ingest_job", "2026-08-28")]
-    assert json.loads(cursor).keys() >= {"catalog", "2026-08-28"}
+    nested = data_dir.day_folder("2026-08-29") / "sub"
+    nested.mkdir()
+    (nested / "late.ndjson").write_text("{}\n")
+    again, cursor = tick(cursor)
+    assert [(r.job_name, r.partition_key) for r in again] == [("ingest_job", "2026-08-29")]
+    (data_dir.landing_usage / "latest").mkdir()
+    again, cursor = tick(cursor)
+    assert [(r.job_name, r.partition_key) for r in again] == [("ingest_job", sample_days()[-1].isoformat())]
+    assert json.loads(cursor).keys() >= {"catalog", "2026-08-28", "outside"}

@@ -154,7 +154,7 @@ def test_csv_and_parquet_rows_load_like_json_lines(data_dir):
     ingest_all(data_dir, [date(2026, 9, 7)])
     loaded = frame(data_dir, "SELECT event_id, quantity::VARCHAR AS q, occurred_at::VARCHAR AS t FROM raw.usage_events_loaded "
                              "WHERE landing_date = DATE '2026-09-07' ORDER BY 1").rows()
-    assert loaded == [("c1", "5.000000", "2026-09-06 23:00:00"), ("p1", "2.500000", "2026-09-07 03:00:00")]
+    assert loaded == [("c1", "5.000000000", "2026-09-06 23:00:00"), ("p1", "2.500000000", "2026-09-07 03:00:00")]
     quarantined = frame(data_dir, "SELECT line_number, reason, raw_text FROM raw.quarantine WHERE landing_date = DATE '2026-09-07'")
     assert quarantined.select("line_number", "reason").rows() == [(3, "invalid_quantity")]
     assert json.loads(quarantined["raw_text"][0]) == {"event_id": "c2", "account_id": "acct_0001", "metric": "api_calls",
@@ -169,3 +169,24 @@ def test_a_warehouse_made_by_an_older_schema_gets_the_current_views(tmp_path):
         ensure_schema(con)
         assert con.execute("SELECT count(*) FROM raw.quarantine").fetchall() == [(0,)]
 
+
+
+def test_a_warehouse_from_before_nine_decimal_places_is_widened_and_its_events_still_deduplicate(data_dir):
+    folder = data_dir.day_folder("2026-09-05")
+    folder.mkdir(parents=True)
+    (folder / "a.ndjson").write_text('{"event_id":"old1","account_id":"acct_0001","metric":"api_calls","quantity":2.5,'
+                                     '"occurred_at":"2026-09-05T10:00:00Z"}\n')
+    ingest_all(data_dir, [date(2026, 9, 5)])
+    with connect(data_dir.warehouse) as con:  # as an older release left it: DECIMAL(18, 6), hashed as such
+        con.execute("DROP VIEW raw.ingest_accounting; DROP VIEW raw.quarantine; DROP VIEW raw.usage_events_loaded; "
+                    "DROP VIEW raw.usage_event_status; DROP VIEW raw.usage_event_deliveries")
+        con.execute("ALTER TABLE raw.usage_events ALTER quantity TYPE DECIMAL(18,6)")
+        con.execute("UPDATE raw.usage_events SET content_hash = hash(account_id, metric, quantity, occurred_at, user_id, "
+                    "endpoint, request_id, properties::VARCHAR)")
+        con.execute("COMMENT ON TABLE raw.ingest_files IS 'an older schema'")
+    again = data_dir.day_folder("2026-09-06")
+    again.mkdir(parents=True)
+    (again / "b.ndjson").write_text((folder / "a.ndjson").read_text())
+    ingest_all(data_dir, [date(2026, 9, 6)])
+    assert frame(data_dir, "SELECT typeof(quantity) AS t FROM raw.usage_events LIMIT 1").item() == "DECIMAL(38,9)"
+    assert frame(data_dir, "SELECT duplicates FROM raw.ingest_accounting WHERE source_file = '2026-09-06/b.ndjson'").item() == 1

@@ -73,9 +73,11 @@ def test_a_failed_blocking_check_fails_the_run_issues_nothing_and_keeps_downstre
 
 def test_a_months_rating_depends_on_the_daily_ingestion_partitions_of_that_month(tmp_path):
     from billing_pipeline.defs.ingest.raw_usage_events import raw_usage_events
+    from billing_pipeline.lib.ingest.settings import IngestSettings
 
     graph = dg.Definitions(assets=[raw_usage_events, rating],
-                           resources={"dbt": dbt_cli_resource(), "billing_data": BillingData(data_dir=str(tmp_path))}
+                           resources={"dbt": dbt_cli_resource(), "billing_data": BillingData(data_dir=str(tmp_path)),
+                                      "ingest_settings": IngestSettings()}
                            ).resolve_asset_graph()
     events = dg.AssetKey("stg_raw__usage_events")
     assert graph.get(events).parent_keys == {dg.AssetKey("raw_usage_events")}

@@ -5,25 +5,35 @@ Each landed line ends in exactly one place:
 - `raw.usage_quarantine`: lines (or whole files) that break the raw event contract, with the reason.
 Which valid row counts is decided across all days by the views below (first landed wins, ordered by
 landing day, file and line), so the result never depends on the order days were ingested in, and
-re-ingesting a day only ever deletes and rewrites that day's rows.
+re-ingesting a day only ever deletes and rewrites that day's rows (except the rows of an issued
+month's file that changed since it was billed: those stay, see issued_files.py).
+
+Every file gets a row in `raw.ingest_files` (size, SHA-256 of its content, lines read, status), and
+whatever under landing/usage lies outside the day folders is listed in `raw.landing_problems`.
 """
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 
-from billing_pipeline.lib.ingest.landed_files import file_fault, file_lines_sql, unreadable_by_look
+from billing_pipeline.lib.ingest import event_rules
+from billing_pipeline.lib.ingest.issued_files import FileDecision, ROWS_KEPT, decide, previous_files, record_changes
+from billing_pipeline.lib.ingest.landed_files import FileFault, content_hash, count_lines, stage_file
+from billing_pipeline.lib.ingest.landing_inventory import LandedEntry, day_folder_entries, outside_day_folders
+from billing_pipeline.lib.periods import period_text
+from billing_pipeline.lib.publish.issued import issued_periods
 
-RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+DEFAULT_LATE_TOLERANCE_HOURS = 14  # the widest UTC offset: producers name folders by their local date
 
-DDL = """
+DDL = f"""
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE TABLE IF NOT EXISTS raw.usage_events (
     event_id VARCHAR NOT NULL, account_id VARCHAR NOT NULL, metric VARCHAR NOT NULL,
-    quantity DECIMAL(18,6) NOT NULL, occurred_at TIMESTAMP NOT NULL,
+    quantity {event_rules.QUANTITY_TYPE} NOT NULL, occurred_at TIMESTAMP NOT NULL,
     user_id VARCHAR, endpoint VARCHAR, request_id VARCHAR, properties JSON,
     content_hash UBIGINT NOT NULL, landing_date DATE NOT NULL, source_file VARCHAR NOT NULL,
     line_number BIGINT NOT NULL, ingested_at TIMESTAMP NOT NULL
@@ -32,13 +42,41 @@ CREATE TABLE IF NOT EXISTS raw.usage_quarantine (
     landing_date DATE NOT NULL, source_file VARCHAR NOT NULL, line_number BIGINT,
     raw_text VARCHAR, reason VARCHAR NOT NULL, detail VARCHAR, event_id VARCHAR, quarantined_at TIMESTAMP NOT NULL
 );
+-- One row per file of a day folder. content_hash (SHA-256 of the bytes) tells a file landed again
+-- unchanged from one that changed, without reading it.
 CREATE TABLE IF NOT EXISTS raw.ingest_files (
     landing_date DATE NOT NULL, source_file VARCHAR NOT NULL, bytes BIGINT NOT NULL, lines_read BIGINT NOT NULL,
     blank_lines BIGINT NOT NULL, file_status VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL
 );
+ALTER TABLE raw.ingest_files ADD COLUMN IF NOT EXISTS content_hash VARCHAR;
+ALTER TABLE raw.ingest_files ADD COLUMN IF NOT EXISTS detail VARCHAR;
+ALTER TABLE raw.ingest_files ADD COLUMN IF NOT EXISTS first_seen_at TIMESTAMP;
+-- Files and folders under landing/usage outside the day folders that are ingested.
+CREATE TABLE IF NOT EXISTS raw.landing_problems (
+    path VARCHAR NOT NULL, bytes BIGINT NOT NULL, reason VARCHAR NOT NULL, detail VARCHAR, seen_at TIMESTAMP NOT NULL
+);
+-- Files of issued months that changed after they were billed (issued_files.py).
+CREATE TABLE IF NOT EXISTS raw.issued_file_changes (
+    landing_date DATE NOT NULL, source_file VARCHAR NOT NULL, change VARCHAR NOT NULL,
+    billed_hash VARCHAR, current_hash VARCHAR, issued_periods VARCHAR NOT NULL, held_period VARCHAR NOT NULL,
+    detected_at TIMESTAMP NOT NULL, resolution VARCHAR, resolved_at TIMESTAMP, note VARCHAR
+);
+-- Holds written by the blocking ingestion checks (period_holds.py).
+CREATE TABLE IF NOT EXISTS raw.check_holds (
+    period VARCHAR NOT NULL, check_name VARCHAR NOT NULL, landing_date DATE NOT NULL,
+    source_file VARCHAR, line_number BIGINT, detail VARCHAR NOT NULL, held_since TIMESTAMP NOT NULL
+);
 -- Event ids seen more than once (within a day or across days). Only these need the ordering
 -- window below; every other event is trivially first-seen. Entries are never wrong to keep.
 CREATE TABLE IF NOT EXISTS raw.repeated_event_ids (event_id VARCHAR PRIMARY KEY);
+
+CREATE OR REPLACE VIEW raw.period_holds AS
+SELECT period, check_name AS reason, landing_date, source_file, line_number, detail, held_since FROM raw.check_holds
+UNION ALL
+SELECT held_period, 'issued_file_changed', landing_date, source_file, NULL,
+       source_file || ' was ' || change || ' after ' || issued_periods || ' was issued: the billed rows are kept; '
+       || 'land the original again, or run `billing-pipeline acknowledge ' || source_file || '`', detected_at
+FROM raw.issued_file_changes WHERE resolution IS NULL;
 
 CREATE OR REPLACE VIEW raw.usage_event_deliveries AS
 SELECT e.*,
@@ -69,11 +107,19 @@ UNION ALL
 SELECT landing_date, source_file, line_number,
        to_json(struct_pack(event_id, account_id, metric, quantity, occurred_at, user_id, endpoint, request_id, properties))::VARCHAR,
        'conflicting_event_id', 'event_id first landed at ' || first_seen_at || ' with other content', event_id, ingested_at
-FROM raw.usage_event_status WHERE status = 'conflict';
+FROM raw.usage_event_status WHERE status = 'conflict'
+UNION ALL
+SELECT NULL, path, NULL, NULL, reason, detail, NULL, seen_at FROM raw.landing_problems;
 
+-- lines read = loaded + duplicates + quarantined, per file. A file set aside whole (unreadable,
+-- nested, added to an issued month...) counts the lines it holds as quarantined.
 CREATE OR REPLACE VIEW raw.ingest_accounting AS
-WITH per_line AS (
-    SELECT landing_date, source_file, status, count(*) AS n FROM (
+WITH per_file AS (
+    SELECT landing_date, source_file,
+           count(*) FILTER (WHERE status = 'loaded') AS loaded,
+           count(*) FILTER (WHERE status = 'duplicate') AS duplicates,
+           count(*) FILTER (WHERE status IN ('conflict', 'quarantined')) AS quarantined
+    FROM (
         SELECT landing_date, source_file, 'loaded' AS status FROM raw.usage_events e
         ANTI JOIN raw.repeated_event_ids r ON e.event_id = r.event_id
         UNION ALL SELECT landing_date, source_file, status FROM raw.usage_event_status
@@ -81,12 +127,13 @@ WITH per_line AS (
     ) GROUP BY ALL
 )
 SELECT f.landing_date, f.source_file, f.bytes, f.lines_read, f.blank_lines, f.file_status,
-       coalesce(sum(n) FILTER (WHERE status = 'loaded'), 0) AS loaded,
-       coalesce(sum(n) FILTER (WHERE status = 'duplicate'), 0) AS duplicates,
-       coalesce(sum(n) FILTER (WHERE status IN ('conflict', 'quarantined')), 0) AS quarantined
-FROM raw.ingest_files f LEFT JOIN per_line p USING (landing_date, source_file)
-GROUP BY ALL;
+       coalesce(p.loaded, 0) AS loaded, coalesce(p.duplicates, 0) AS duplicates,
+       coalesce(p.quarantined, 0)
+         + CASE WHEN f.file_status IN ('ok', {', '.join(repr(s) for s in ROWS_KEPT)}) THEN 0 ELSE f.lines_read END AS quarantined
+FROM raw.ingest_files f LEFT JOIN per_file p USING (landing_date, source_file);
 """
+
+CONTENT_HASH = "hash(account_id, metric, quantity, occurred_at, user_id, endpoint, request_id, properties::VARCHAR)"
 
 
 @dataclass(frozen=True)
@@ -102,6 +149,7 @@ class DaySummary:
     accounts: int
     occurred_min: str | None
     occurred_max: str | None
+    files_not_read: dict[str, str]  # source_file -> status, for every file set aside or kept as billed
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -110,143 +158,166 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     current = con.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'ingest_files'").fetchall()
     if current != [(version,)]:
         con.execute(DDL)
+        _widen_quantity(con)
         con.execute(f"COMMENT ON TABLE raw.ingest_files IS '{version}'")
 
 
+def _widen_quantity(con: duckdb.DuckDBPyConnection) -> None:
+    """Warehouses from before DECIMAL(38, 9): widen the column (no value changes) and recompute the
+    content hashes, which hash the typed quantity."""
+    [(kind,)] = con.execute("""SELECT data_type FROM information_schema.columns
+                               WHERE table_schema = 'raw' AND table_name = 'usage_events' AND column_name = 'quantity'""").fetchall()
+    if kind != event_rules.QUANTITY_TYPE.replace(",", ", ") and kind != event_rules.QUANTITY_TYPE:
+        con.execute(f"ALTER TABLE raw.usage_events ALTER quantity TYPE {event_rules.QUANTITY_TYPE}")
+        con.execute(f"UPDATE raw.usage_events SET content_hash = {CONTENT_HASH}")
+
+
 # Each line's fields typed and judged once, into a temporary table the day's inserts then split.
-STAGE_DDL = """
+STAGE_DDL = f"""
 CREATE OR REPLACE TEMP TABLE ingest_lines (
     file_no USMALLINT, line_number BIGINT, event_id VARCHAR, account_id VARCHAR, metric VARCHAR,
-    quantity DECIMAL(18,6), occurred_at TIMESTAMP, user_id VARCHAR, endpoint VARCHAR, request_id VARCHAR,
+    quantity {event_rules.QUANTITY_TYPE}, occurred_at TIMESTAMP, user_id VARCHAR, endpoint VARCHAR, request_id VARCHAR,
     properties VARCHAR, reason VARCHAR, detail VARCHAR, raw_text VARCHAR
 )
 """
 
 BLANK = "blank_line"
 
-JUDGE = f"""
-WITH parsed AS ({{parsed}}),
-checked AS (
-    SELECT p.*,
-           CASE WHEN quantity_json NOT LIKE '"%'
-                THEN coalesce(TRY_CAST(quantity_json AS DECIMAL(18,6)), TRY_CAST(TRY_CAST(quantity_json AS DOUBLE) AS DECIMAL(18,6)))
-           END AS quantity_value,
-           CASE WHEN regexp_matches(occurred_at_text, '{RFC3339}')
-                THEN TRY_CAST(TRY_CAST(occurred_at_text AS TIMESTAMPTZ) AS TIMESTAMP) END AS occurred_utc
-    FROM parsed p
-),
-judged AS (
-    SELECT c.*,
-           CASE
-             WHEN c.parse_error IS NOT NULL THEN c.parse_error
-             WHEN c.event_id IS NULL OR c.account_id IS NULL OR c.metric IS NULL OR c.occurred_at_text IS NULL THEN 'missing_field'
-             WHEN quantity_json IS NOT NULL AND quantity_json <> 'null'
-                  AND (quantity_value IS NULL OR quantity_value < 0) THEN 'invalid_quantity'
-             WHEN occurred_utc IS NULL THEN 'invalid_timestamp'
-             WHEN properties_json IS NOT NULL AND properties_json <> 'null'
-                  AND NOT (json_valid(properties_json) AND (starts_with(properties_json, '{{') OR json_type(properties_json) = 'OBJECT'))
-                  THEN 'invalid_properties'
-             -- IN (subquery) builds its hash table on the catalog side, never on the day's lines.
-             WHEN account_id NOT IN (SELECT account_id FROM catalog.accounts) THEN 'unknown_account'
-             WHEN metric NOT IN (SELECT metric_code FROM catalog.metrics) THEN 'unknown_metric'
-           END AS reason
-    FROM checked c
-)
-"""
 
-DETAIL = """
-CASE reason
-  WHEN 'malformed_json' THEN 'line is not valid JSON'
-  WHEN 'not_an_object' THEN 'line is JSON but not an object'
-  WHEN 'missing_field' THEN 'required field missing: ' || concat_ws(', ',
-        CASE WHEN event_id IS NULL THEN 'event_id' END, CASE WHEN account_id IS NULL THEN 'account_id' END,
-        CASE WHEN metric IS NULL THEN 'metric' END, CASE WHEN occurred_at_text IS NULL THEN 'occurred_at' END)
-  WHEN 'invalid_quantity' THEN 'quantity ' || quantity_json || ' is not a finite number >= 0 (up to 12 digits before the point)'
-  WHEN 'invalid_timestamp' THEN 'occurred_at ' || to_json(occurred_at_text)::VARCHAR || ' is not an RFC 3339 timestamp with an offset'
-  WHEN 'invalid_properties' THEN 'properties is not a JSON object'
-  WHEN 'unknown_account' THEN 'account_id ' || account_id || ' is not in accounts.csv'
-  WHEN 'unknown_metric' THEN 'metric ' || metric || ' is not a metric code in plans.yaml'
-END
-"""
+def latest_allowed(day: date, late_tolerance_hours: int) -> datetime:
+    """The latest occurred_at (UTC) a file of landing day `day` may hold."""
+    return datetime.combine(day + timedelta(days=1), time()) + timedelta(hours=late_tolerance_hours)
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, path: Path, file_no: int) -> None:
-    """Judge every line of one file into ingest_lines; raises (staging nothing) if the file is unreadable.
+@dataclass
+class _File:
+    """One file of the day as this ingest handles it."""
+
+    entry: LandedEntry | None  # None: a billed file no longer there
+    rel: str
+    status: str  # ok, a set-aside reason, or a ROWS_KEPT status
+    detail: str | None = None
+    content_hash: str | None = None
+    lines: int = 0
+    blank: int = 0
+
+
+def ingest_day(con: duckdb.DuckDBPyConnection, landing_usage: Path, day: date,
+               late_tolerance_hours: int = DEFAULT_LATE_TOLERANCE_HOURS) -> DaySummary:
+    """Replace everything landed for `day` with what its folder holds now."""
+    ensure_schema(con)
+    event_rules.prepare(con)
+    entries = day_folder_entries(landing_usage, day)
+    # Every file's SHA-256, on a thread beside DuckDB's reading (hashlib releases the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = {e.rel: pool.submit(content_hash, e.path) for e in entries if not e.is_folder}
+        issued = issued_periods(con)
+        previous = previous_files(con, day, issued) if issued else {}
+        decisions = {}
+        if period_text(day) in issued or any(p.issued_periods for p in previous.values()):
+            # only a day with files of an issued month needs the hashes before reading
+            hashes = {rel: future.result() for rel, future in hashing.items()}
+            readable = {e.rel for e in entries if e.reason is None}
+            decisions = {d.rel: d for d in decide(con, day, hashes, readable, issued, previous)}
+        files = _plan(entries, decisions)
+        con.execute(STAGE_DDL)
+        try:
+            _stage_files(con, files, event_rules.timestamp_literal(latest_allowed(day, late_tolerance_hours)))
+            for file in files:
+                if file.rel in hashing and file.status not in ROWS_KEPT:
+                    file.content_hash = hashing[file.rel].result()
+            con.execute("BEGIN TRANSACTION")
+            try:
+                _replace_day(con, day, files)
+                if decisions or previous:
+                    record_changes(con, day, list(decisions.values()), issued)
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.execute("DROP TABLE IF EXISTS ingest_lines")
+    return summarize_day(con, day)
+
+
+def _plan(entries: list[LandedEntry], decisions: dict[str, FileDecision]) -> list[_File]:
+    files = []
+    for entry in entries:
+        decision = decisions.get(entry.rel)
+        if decision is None:
+            files.append(_File(entry, entry.rel, entry.reason or "ok", entry.detail))
+        elif decision.status not in ROWS_KEPT:
+            files.append(_File(entry, entry.rel, decision.status, _issued_detail(decision)))
+    # Billed files that changed or went away keep their rows and their row in ingest_files.
+    files += [_File(None, d.rel, d.status, _issued_detail(d)) for d in decisions.values() if d.status in ROWS_KEPT]
+    return files
+
+
+def _issued_detail(decision: FileDecision) -> str:
+    what = {"changed_after_issue": "changed after", "deleted_after_issue": "deleted after",
+            "added_after_issue": "landed in a day of"}[decision.status]
+    kept = "its billed rows are kept" if decision.status in ROWS_KEPT else "it is not read"
+    state = "waiting for acknowledgement" if decision.change else "acknowledged"
+    return (f"{what} issued {', '.join(decision.issued_periods)}: {kept} ({state}; current sha256 "
+            f"{(decision.current_hash or 'none: file gone')[:16]})")
+
+
+def _stage_files(con: duckdb.DuckDBPyConnection, files: list[_File], latest: str) -> None:
+    """Judge every line of every file to read into ingest_lines; count the lines of files set aside.
 
     Lines carry the file's position in the day's list rather than its name: a number per line is
     cheaper to keep than a string per line.
     """
-    con.execute("INSERT INTO ingest_lines " + JUDGE.replace("{parsed}", file_lines_sql(con, path)) + f"""
-        SELECT {file_no}, line_number, event_id, account_id, metric, coalesce(quantity_value, 1), occurred_utc,
-               user_id, endpoint, request_id, CASE WHEN properties_json <> 'null' THEN properties_json END,
-               reason, {DETAIL}, CASE WHEN reason IS NOT NULL THEN raw_text END
-        FROM judged
-    """)
-
-
-def ingest_day(con: duckdb.DuckDBPyConnection, landing_usage: Path, day: date) -> DaySummary:
-    """Replace everything landed for `day` with what its folder holds now."""
-    ensure_schema(con)
-    folder = landing_usage / day.isoformat()
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")) if folder.is_dir() else []
-    con.execute(STAGE_DDL)
-    try:
-        file_rows, file_faults = _stage_files(con, files, day)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            _replace_day(con, day, file_rows, file_faults)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        con.execute("DROP TABLE IF EXISTS ingest_lines")
-    return summarize_day(con, day)
-
-
-def _stage_files(con: duckdb.DuckDBPyConnection, files: list[Path], day: date) -> tuple[list[tuple], list[tuple]]:
-    """Stage every readable file; return the day's ingest_files rows and its whole-file faults."""
-    statuses = {}
-    for file_no, path in enumerate(files, start=1):
-        rel = f"{day.isoformat()}/{path.name}"
-        size = path.stat().st_size
-        status, detail = unreadable_by_look(path, size)
-        if status is None:
+    for file_no, file in enumerate(files, start=1):
+        if file.status == "ok":
+            def stage(fields_sql: str, file_no: int = file_no) -> None:
+                con.execute(f"INSERT INTO ingest_lines SELECT {file_no}, * FROM ({event_rules.judge_sql(fields_sql, latest)})")
             try:
-                _stage_file(con, path, file_no)
-                status = "ok"
-            except duckdb.Error as error:
-                status, detail = file_fault(error)
-        statuses[path] = (rel, size, status, detail)
+                stage_file(con, file.entry.path, stage)
+            except FileFault as fault:
+                file.status, file.detail = fault.reason, fault.detail
+        if file.status not in ("ok", *ROWS_KEPT) and file.entry is not None and not file.entry.is_folder:
+            file.lines, file.blank = count_lines(con, file.entry.path, csv_header=file.status != "no_header")
     # Blank lines carry no event; they are counted apart so line numbers still match the file.
-    counts = {files[file_no - 1]: (read, blank) for file_no, read, blank in con.execute(f"""
-        SELECT file_no, count(*) FILTER (WHERE reason IS DISTINCT FROM '{BLANK}'), count(*) FILTER (WHERE reason = '{BLANK}')
-        FROM ingest_lines GROUP BY ALL""").fetchall()}
-    file_rows = [(day, rel, size, *counts.get(path, (0, 0)), status) for path, (rel, size, status, _) in statuses.items()]
-    file_faults = [(day, rel, status, detail) for rel, _, status, detail in statuses.values() if status != "ok"]
-    return file_rows, file_faults
+    for file_no, read, blank in con.execute(f"""
+            SELECT file_no, count(*) FILTER (WHERE reason IS DISTINCT FROM '{BLANK}'), count(*) FILTER (WHERE reason = '{BLANK}')
+            FROM ingest_lines GROUP BY ALL""").fetchall():
+        files[file_no - 1].lines, files[file_no - 1].blank = read, blank
 
 
-def _replace_day(con: duckdb.DuckDBPyConnection, day: date, file_rows: list[tuple], file_faults: list[tuple]) -> None:
-    files = [rel for _, rel, *_ in file_rows]  # by file_no
-    for table in ("usage_events", "usage_quarantine", "ingest_files"):
-        con.execute(f"DELETE FROM raw.{table} WHERE landing_date = ?", [day])
+def _replace_day(con: duckdb.DuckDBPyConnection, day: date, files: list[_File]) -> None:
+    names = [file.rel for file in files]  # by file_no
+    kept = [file.rel for file in files if file.status in ROWS_KEPT]
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    first_seen = dict(con.execute("SELECT source_file, coalesce(first_seen_at, ingested_at) FROM raw.ingest_files "
+                                  "WHERE landing_date = ?", [day]).fetchall())
+    for table in ("usage_events", "usage_quarantine"):
+        con.execute(f"DELETE FROM raw.{table} WHERE landing_date = ? AND NOT list_contains(?, source_file)", [day, kept])
     con.execute("""
+        UPDATE raw.ingest_files SET file_status = f.status, detail = f.detail
+        FROM (SELECT unnest(?) AS source_file, unnest(?) AS status, unnest(?) AS detail) f
+        WHERE ingest_files.landing_date = ? AND ingest_files.source_file = f.source_file
+    """, [kept, [f.status for f in files if f.rel in kept], [f.detail for f in files if f.rel in kept], day])
+    con.execute("DELETE FROM raw.ingest_files WHERE landing_date = ? AND NOT list_contains(?, source_file)", [day, kept])
+    con.execute(f"""
         INSERT INTO raw.usage_events
         SELECT event_id, account_id, metric, quantity, occurred_at, user_id, endpoint, request_id, properties::JSON,
-               hash(account_id, metric, quantity, occurred_at, user_id, endpoint, request_id, properties),
-               $day, $files[file_no], line_number, now()::TIMESTAMP
+               {CONTENT_HASH}, $day, $files[file_no], line_number, $now
         FROM ingest_lines WHERE reason IS NULL
-    """, {"day": day, "files": files})
+    """, {"day": day, "files": names, "now": now})
     con.execute(f"""
         INSERT INTO raw.usage_quarantine
-        SELECT $day, $files[file_no], line_number, raw_text, reason, detail, event_id, now()::TIMESTAMP
+        SELECT $day, $files[file_no], line_number, raw_text, reason, detail, event_id, $now
         FROM ingest_lines WHERE reason IS NOT NULL AND reason <> '{BLANK}'
-    """, {"day": day, "files": files})
-    if file_faults:
-        con.executemany("INSERT INTO raw.usage_quarantine VALUES (?, ?, NULL, NULL, ?, ?, NULL, now()::TIMESTAMP)", file_faults)
-    if file_rows:
-        con.executemany("INSERT INTO raw.ingest_files VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)", file_rows)
+    """, {"day": day, "files": names, "now": now})
+    set_aside = [f for f in files if f.status not in ("ok", *ROWS_KEPT)]
+    if set_aside:
+        con.executemany("INSERT INTO raw.usage_quarantine VALUES (?, ?, NULL, NULL, ?, ?, NULL, ?)",
+                        [(day, f.rel, f.status, f.detail, now) for f in set_aside])
+    rows = [(day, f.rel, f.entry.size, f.lines, f.blank, f.status, now, f.content_hash, f.detail, first_seen.get(f.rel, now))
+            for f in files if f.status not in ROWS_KEPT]
+    if rows:
+        con.executemany("INSERT INTO raw.ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     # Event ids repeated within the day or across days; only these need first-seen ordering (see the DDL).
     con.execute("""
         INSERT INTO raw.repeated_event_ids
@@ -254,9 +325,27 @@ def _replace_day(con: duckdb.DuckDBPyConnection, day: date, file_rows: list[tupl
         UNION
         SELECT DISTINCT o.event_id FROM raw.usage_events o
         SEMI JOIN (SELECT event_id FROM ingest_lines WHERE reason IS NULL) d ON o.event_id = d.event_id
-        WHERE o.landing_date <> $day
+        WHERE o.landing_date <> $day OR list_contains($kept, o.source_file)
         ON CONFLICT DO NOTHING
-    """, {"day": day})
+    """, {"day": day, "kept": kept})
+
+
+def record_landing_problems(con: duckdb.DuckDBPyConnection, landing_usage: Path, first: date, last: date) -> list[LandedEntry]:
+    """List what lies under landing/usage outside the day folders to ingest, replacing the last list."""
+    ensure_schema(con)
+    entries = outside_day_folders(landing_usage, first, last)
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM raw.landing_problems")
+        if entries:
+            con.executemany("INSERT INTO raw.landing_problems VALUES (?, ?, ?, ?, ?)",
+                            [(e.rel, e.size, e.reason, e.detail, now) for e in entries])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return entries
 
 
 def summarize_day(con: duckdb.DuckDBPyConnection, day: date) -> DaySummary:
@@ -271,5 +360,7 @@ def summarize_day(con: duckdb.DuckDBPyConnection, day: date) -> DaySummary:
         SELECT count(DISTINCT account_id), min(occurred_at)::VARCHAR, max(occurred_at)::VARCHAR
         FROM raw.usage_events_loaded WHERE landing_date = ?
     """, [day]).fetchall()
+    not_read = dict(con.execute("SELECT source_file, file_status FROM raw.ingest_files WHERE landing_date = ? "
+                                "AND file_status <> 'ok' ORDER BY ALL", [day]).fetchall())
     return DaySummary(day, files, int(size), int(read), int(loaded), int(dups), int(quarantined), by_reason,
-                      accounts, first, last)
+                      accounts, first, last, not_read)

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import duckdb
 import polars as pl
 
-from billing_pipeline.lib.publish.issued import IssuedInvoice
+from billing_pipeline.lib.publish.issued import IssuedInvoice, issued_periods
 from billing_pipeline.lib.publish.stripe_resource import StripeTarget
 from billing_pipeline.lib.warehouse import relation_exists
 
@@ -103,10 +103,8 @@ def period_rows(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
 
 def periods_to_publish(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Issued periods with an invoice that has no final publication status yet (never tried, crashed, failed)."""
-    if not relation_exists(con, "main", "fct_issued_periods"):
-        return []
     if not relation_exists(con, "publish", "invoice_publications"):
-        return [row[0] for row in con.execute("SELECT period FROM fct_issued_periods ORDER BY period").fetchall()]
+        return issued_periods(con)
     return [row[0] for row in con.execute(
         """SELECT DISTINCT i.period FROM fct_issued_invoices AS i
            LEFT JOIN publish.invoice_publications AS p USING (invoice_id)

@@ -13,6 +13,13 @@ periods as (
     from months
     -- a month that has not started yet has nothing to rate
     where period_start <= date '{{ window_var("as_of") }}'
+),
+
+-- A failed blocking ingestion check holds the periods its rows belong to (raw.period_holds): they
+-- are rated but not issued. Months close in order, so later months wait for the first held one.
+held as (
+    select distinct period from {{ source('raw', 'period_holds') }}
+    where period not in (select period from {{ ref('int_issued_periods') }})
 )
 
 select
@@ -25,6 +32,8 @@ select
     periods.as_of < periods.period_end as is_open,
     issued.period is not null as was_issued,
     issued.issued_on,
-    issued.period is null and periods.period_end + {{ window_var("grace_days") }} <= periods.as_of as closes_now
+    periods.period in (select period from held) as is_held,
+    issued.period is null and periods.period_end + {{ window_var("grace_days") }} <= periods.as_of
+        and periods.period < coalesce((select min(period) from held), '9999-12') as closes_now
 from periods
 left join {{ ref('int_issued_periods') }} as issued on periods.period = issued.period
