@@ -37,7 +37,7 @@ class IssuedPeriod:
     issued_on: date
     invoice_count: int
     total_cents: int
-    currency: str
+    currency: str  # ISO 4217 code in capitals (USD), the one form every report file writes
     exponent: int  # minor unit exponent of the currency
 
 
@@ -56,6 +56,8 @@ class PeriodData:
     trials: pl.DataFrame
     publications: pl.DataFrame
     items: pl.DataFrame
+    previous_period: str | None  # the issued period before this one
+    previous: pl.DataFrame  # its invoices (none for the first issued period)
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
@@ -81,7 +83,7 @@ def issued_period(con: duckdb.DuckDBPyConnection, period: str) -> IssuedPeriod:
     [(exponent,)] = con.execute("SELECT minor_unit_exponent FROM catalog.currencies WHERE currency = ?", [currency]).fetchall()
     start = period_start(period)
     end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return IssuedPeriod(period, start, end, issued_on, int(count), int(total), currency, int(exponent))
+    return IssuedPeriod(period, start, end, issued_on, int(count), int(total), currency.upper(), int(exponent))
 
 
 @contextmanager
@@ -105,7 +107,7 @@ def load_period(con: duckdb.DuckDBPyConnection, period: str) -> PeriodData:
     p = [period]
     invoices = frame(con, """
         SELECT i.invoice_id, i.account_id, coalesce(a.account_name, i.account_id) AS account_name, a.email,
-               a.stripe_customer_id AS catalog_stripe_customer_id, i.currency, i.subtotal_cents, i.discount_cents,
+               a.stripe_customer_id AS catalog_stripe_customer_id, upper(i.currency) AS currency, i.subtotal_cents, i.discount_cents,
                i.credits_applied_cents, i.adjustment_cents, i.total_cents, i.line_count, i.has_trial, i.issued_on
         FROM fct_issued_invoices i LEFT JOIN dim_accounts a USING (account_id)
         WHERE i.period = ? ORDER BY i.invoice_id""", p)
@@ -184,9 +186,12 @@ def load_period(con: duckdb.DuckDBPyConnection, period: str) -> PeriodData:
                    sum(amount_cents) FILTER (WHERE line_type IN ('usage', 'minimum', 'adjustment')) AS usage_cents
             FROM fct_issued_invoice_lines WHERE period IN (SELECT period FROM recent) GROUP BY period
         )
-        SELECT r.period, r.invoice_count, CAST(r.total_cents AS BIGINT) AS total_cents,
+        SELECT r.period, r.invoice_count,
                CAST(coalesce(l.base_fee_cents, 0) AS BIGINT) AS base_fee_cents,
-               CAST(coalesce(l.usage_cents, 0) AS BIGINT) AS usage_cents
+               CAST(coalesce(l.usage_cents, 0) AS BIGINT) AS usage_cents,
+               CAST(coalesce(l.base_fee_cents, 0) + coalesce(l.usage_cents, 0) AS BIGINT) AS subtotal_cents,
+               CAST(r.total_cents - coalesce(l.base_fee_cents, 0) - coalesce(l.usage_cents, 0) AS BIGINT) AS deductions_cents,
+               CAST(r.total_cents AS BIGINT) AS total_cents
         FROM recent r LEFT JOIN lines l USING (period) ORDER BY r.period""", [period, TREND_PERIODS])
     trials = frame(con, """
         WITH trial AS (
@@ -210,5 +215,10 @@ def load_period(con: duckdb.DuckDBPyConnection, period: str) -> PeriodData:
             SELECT i.invoice_id, i.line_id, i.stripe_invoice_item_id
             FROM publish.invoice_item_publications i JOIN publish.invoice_publications p USING (invoice_id)
             WHERE p.period = ?""", p)
+    [(previous_period,)] = con.execute("SELECT max(period) FROM fct_issued_periods WHERE period < ?", p).fetchall()
+    previous = frame(con, """
+        SELECT i.account_id, coalesce(a.account_name, i.account_id) AS account_name, i.total_cents
+        FROM fct_issued_invoices i LEFT JOIN dim_accounts a USING (account_id)
+        WHERE i.period = ?""", [previous_period])
     return PeriodData(issued, invoices, lines, tiers, usage, credit_balances, credit_entries, trend, trials,
-                      publications, items)
+                      publications, items, previous_period, previous)
