@@ -25,9 +25,12 @@ def every_line_accounted_for(context: dg.AssetCheckExecutionContext, billing_dat
             "SELECT source_file, file_status, lines_read, loaded, duplicates, quarantined FROM raw.ingest_accounting "
             "WHERE landing_date = ? ORDER BY source_file", params=[_day(context)]).to_arrow_table())
     off = files.filter(pl.col("lines_read") != pl.col("loaded") + pl.col("duplicates") + pl.col("quarantined"))
+    read, loaded, duplicates, quarantined = (int(files[c].sum()) for c in ("lines_read", "loaded", "duplicates", "quarantined"))
     return dg.AssetCheckResult(
         passed=off.height == 0,
-        description=None if off.height == 0 else f"{off.height} file(s) do not add up: {', '.join(off['source_file'])}",
+        description=(f"{off.height} of {files.height} file(s) do not add up: {', '.join(off['source_file'])}" if off.height
+                     else f"all {files.height} file(s) add up: {read:,} lines read = {loaded:,} loaded + "
+                          f"{duplicates:,} duplicates + {quarantined:,} quarantined"),
         metadata={"files": files.height, "files_not_adding_up": off.height,
                   "accounting": dg.MetadataValue.md(markdown.table(files))},
     )
@@ -46,7 +49,12 @@ def loaded_rows_meet_expectations(context: dg.AssetCheckExecutionContext, billin
         accounts = [r[0] for r in con.execute("SELECT account_id FROM catalog.accounts").fetchall()]
         metrics = [r[0] for r in con.execute("SELECT metric_code FROM catalog.metrics").fetchall()]
     result = validate_loaded_day(frame, day, accounts, metrics)
-    return dg.AssetCheckResult(passed=result.success, metadata={
+    return dg.AssetCheckResult(
+        passed=result.success,
+        description=(f"{len(result.failed)} of {result.evaluated} expectations fail on the day's {len(frame):,} loaded "
+                     f"rows: {', '.join(result.failed)}" if not result.success
+                     else f"all {result.evaluated} expectations hold on the day's {len(frame):,} loaded rows"),
+        metadata={
         "rows": len(frame), "expectations": result.evaluated, "failed": ", ".join(result.failed) or "none"})
 
 
@@ -59,10 +67,16 @@ def landed_on_time(context: dg.AssetCheckExecutionContext, billing_data: Billing
     folder = billing_data.paths.day_folder(day.isoformat())
     stamps = [datetime.fromtimestamp(p.stat().st_mtime, timezone.utc) for p in folder.glob("*") if p.is_file()]
     first = min(stamps) if stamps else None
+    if first is None:
+        why = f"nothing has landed in {folder}; the deadline was {deadline:%Y-%m-%d %H:%M} UTC"
+    else:
+        hours = abs(first - deadline).total_seconds() / 3600
+        why = (f"the first file landed {first:%Y-%m-%d %H:%M} UTC, {hours:.1f} h "
+               f"{'after' if first > deadline else 'before'} the deadline {deadline:%Y-%m-%d %H:%M} UTC")
     return dg.AssetCheckResult(
         passed=first is not None and first <= deadline,
         severity=dg.AssetCheckSeverity.WARN,
-        description="nothing has landed" if first is None else None,
+        description=why,
         metadata={"deadline": deadline.isoformat(), "first_file_landed_at": first.isoformat() if first else "never"},
     )
 
@@ -84,8 +98,12 @@ def volume_near_trailing_median(context: dg.AssetCheckExecutionContext, billing_
                                    metadata={"loaded": today})
     baseline = float(median(counts.values()))
     ratio = today / baseline if baseline else float("inf")
+    low, high = ingest_settings.volume_low_ratio, ingest_settings.volume_high_ratio
+    passed = low <= ratio <= high
     return dg.AssetCheckResult(
-        passed=ingest_settings.volume_low_ratio <= ratio <= ingest_settings.volume_high_ratio,
+        passed=passed,
         severity=dg.AssetCheckSeverity.WARN,
+        description=(f"{today:,} rows loaded, {ratio:.2f} x the median of the {len(counts)} earlier day(s) "
+                     f"({baseline:,.0f}): {'within' if passed else 'outside'} the band {low}-{high}"),
         metadata={"loaded": today, "trailing_median": baseline, "ratio": round(ratio, 3), "window_days": len(counts)},
     )
