@@ -104,7 +104,7 @@ def _verify(context: dg.AssetCheckExecutionContext, billing_data: BillingData,
     return dg.AssetCheckResult(
         passed=not problems,
         description=what if not problems else f"{len(problems)} problem(s): {problems[0]}",
-        metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "_none_")},
+        metadata={"problems": dg.MetadataValue.md("\n".join(f"- {markdown.text(p)}" for p in problems) or "_none_")},
     )
 
 
