@@ -113,3 +113,21 @@ def test_the_workspace_loads_without_warning_that_its_code_location_name_differs
     assert loaded.returncode == 0, output[-2000:]
     assert "Validation successful for code location billing_pipeline" in output
     assert "does not match the name" not in output
+
+
+def test_the_raw_tables_and_views_the_readme_and_the_asset_descriptions_name_are_the_ones_ingestion_creates(monkeypatch, tmp_path):
+    import duckdb
+
+    from billing_pipeline.lib.ingest.usage_events import ensure_schema
+
+    monkeypatch.setenv("BILLING_DATA_DIR", str(tmp_path))
+    descriptions = " ".join(spec.description or "" for spec in defs().resolve_all_asset_specs())
+    readme = (ROOT / "README.md").read_text()
+    con = duckdb.connect()
+    ensure_schema(con)
+    created = {name for (name,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'").fetchall()}
+    for text in (readme, descriptions):
+        named = set(re.findall(r"`raw\.(\w+)`", text))
+        assert named and named <= created, named - created
+    # where a reader looks for what was set aside: the same view in both
+    assert "`raw.quarantine`" in readme and "`raw.quarantine`" in descriptions

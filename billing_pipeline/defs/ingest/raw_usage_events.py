@@ -21,9 +21,10 @@ from billing_pipeline.lib.ingest.usage_events import ingest_day
     description=(
         "Usage files landed in `landing/usage/<day>/` (.ndjson, .ndjson.gz, .csv, .parquet) for one landing day, "
         "read through DuckDB with an explicit schema. Valid rows go to `raw.usage_events` (occurred_at in UTC); "
-        "lines breaking the raw event contract go to `raw.usage_quarantine` with file, line, raw text and reason. "
+        "lines (or whole files) breaking the raw event contract are set aside in `raw.usage_quarantine`. "
         "The view `raw.usage_events_loaded` keeps the first landing of each event_id; later identical copies count "
-        "as duplicates and later different copies are quarantined as conflicts. Re-materializing a day replaces "
+        "as duplicates and later different copies are quarantined as conflicts. The view `raw.quarantine` lists "
+        "everything quarantined (both kinds) with file, line, raw text and reason. Re-materializing a day replaces "
         "exactly that day."
     ),
 )
