@@ -40,7 +40,7 @@ def _metadata(run: AlertRun) -> dict:
         "sent": sum(run.delivery.sent.values()),
         "pending": sum(count for count, _ in run.pending.values()),
         "deliveries": dg.MetadataValue.md(markdown.table(deliveries) if deliveries.height else "_no sink configured_"),
-        SUMMARY: dg.MetadataValue.text("\n".join(run.summary)),
+        SUMMARY: dg.MetadataValue.json(run.summary),  # a list of lines: the UI shows each on its own
         "by_kind": dg.MetadataValue.md(markdown.mapping({k: run.by_kind.get(k, 0) for k in KINDS}, "kind", "detected")),
         "new_alerts": dg.MetadataValue.md(_preview(run)),
     }
@@ -51,7 +51,7 @@ def run_summary(result: dg.ExecuteInProcessResult) -> list[str]:
     sink, what this run sent and what is still pending (AlertRun.summary)."""
     return [line for event in result.get_asset_materialization_events()
             if event.asset_key == usage_alerts.key
-            for line in event.materialization.metadata[SUMMARY].value.splitlines()]
+            for line in event.materialization.metadata[SUMMARY].value]
 
 
 def _delivered_check(run: AlertRun) -> dg.AssetCheckResult:
