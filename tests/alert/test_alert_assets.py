@@ -5,10 +5,9 @@ from datetime import date
 
 import dagster as dg
 
-from billing_pipeline.defs.alert.assets import usage_alerts
-from billing_pipeline.defs.alert.assets import usage_alerts_job
+from billing_pipeline.defs.alert.assets import run_summary, usage_alerts, usage_alerts_job
 from billing_pipeline.defs.partitions import daily_partitions, monthly_partitions
-from billing_pipeline.lib.warehouse import BillingData
+from billing_pipeline.lib.warehouse import BillingData, connect
 from billing_pipeline.definitions import defs
 from tests.alert.alert_world import AS_OF
 from tests.alert.receivers import free_port
@@ -26,13 +25,30 @@ def test_the_asset_reports_new_and_known_alerts_by_kind_and_passes_its_check_whe
     meta = result.metadata
     assert meta["new"] == meta["detected"] == meta["dagster/row_count"] == 11 and meta["already_recorded"] == 0
     assert "| quota          |          7 |" in meta["by_kind"].value
-    assert "| jsonl  |              11 |" in meta["sent_by_sink"].value
+    assert meta["sent"] == 11 and meta["pending"] == 0
+    assert "| jsonl  |              11 |         0 |" in meta["deliveries"].value
     assert "q75 has used 3750 api_calls in 2026-03: 75% of its limit of 5000" in meta["new_alerts"].value
     assert check.passed and check.check_name == "alerts_delivered"
 
     again, _ = materialize(alert_data)
     assert again.metadata["new"] == 0 and again.metadata["already_recorded"] == 11
+    assert again.metadata["sent"] == 0 and "| jsonl  |               0 |         0 |" in again.metadata["deliveries"].value
     assert (alert_data.alerts / "alerts.jsonl").read_text().count("\n") == 11
+
+
+def test_what_a_run_says_it_sent_is_what_that_run_sent_so_a_rerun_with_nothing_new_says_0(alert_data):
+    def run() -> tuple[list[str], list[str]]:
+        result = dg.materialize([usage_alerts], partition_key=AS_OF.isoformat(),
+                                resources={"billing_data": BillingData(data_dir=str(alert_data.root))})
+        with connect(alert_data.warehouse, read_only=True) as con:
+            sent_at = [str(t) for (t,) in con.execute("SELECT DISTINCT sent_at FROM alerts.deliveries ORDER BY 1").fetchall()]
+        return run_summary(result), sent_at
+
+    first, first_sent_at = run()
+    assert first == ["alerts for 2026-03-15: 11 new of 11 detected", "alerts via jsonl: 11 sent, 0 pending"]
+    again, again_sent_at = run()
+    assert again == ["alerts for 2026-03-15: 0 new of 11 detected", "alerts via jsonl: 0 sent, 0 pending"]
+    assert again_sent_at == first_sent_at  # the ledger agrees: nothing was sent the second time
 
 
 def test_the_delivery_check_warns_naming_the_sink_and_its_error_while_deliveries_are_pending(alert_data):

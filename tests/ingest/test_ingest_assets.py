@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import time as clock
 from datetime import date
 
@@ -56,11 +57,14 @@ def test_materializing_a_day_reports_what_came_in_and_where_it_went(resources, d
 
 def test_the_accounting_check_holds_the_periods_of_a_file_that_does_not_add_up_until_it_does(resources, data_dir, ingest_job):
     materialize_day(resources, "2026-08-29")
-    assert run_check(ingest_job, every_line_accounted_for, "2026-08-29").passed
+    passed = run_check(ingest_job, every_line_accounted_for, "2026-08-29")
+    assert passed.passed and re.fullmatch(r"all \d+ file\(s\) add up: [\d,]+ lines read = [\d,]+ loaded \+ [\d,]+ "
+                                          r"duplicates \+ [\d,]+ quarantined", passed.description)
     with connect(data_dir.warehouse) as con:
         con.execute("DELETE FROM raw.usage_events WHERE rowid IN (SELECT min(rowid) FROM raw.usage_events)")
     result = run_check(ingest_job, every_line_accounted_for, "2026-08-29")
     assert not result.passed and result.metadata["files_not_adding_up"].value == 1
+    assert re.match(r"1 of \d+ file\(s\) do not add up: 2026-08-29/.*; holding 2026-08$", result.description)
     with connect(data_dir.warehouse, read_only=True) as con:
         [hold] = held_periods(con)
         periods = {p for (p,) in con.execute("SELECT DISTINCT strftime(occurred_at, '%Y-%m') FROM raw.usage_events "
@@ -109,16 +113,21 @@ def test_an_account_that_goes_silent_warns_without_holding_anything(resources, d
 
 def test_freshness_warns_for_a_day_whose_files_landed_after_the_deadline(resources, data_dir, ingest_job):
     day_two, late_day = "2026-08-29", "2026-08-30"  # the generator lands day index 2 two days late
-    assert run_check(ingest_job, landed_on_time, day_two).passed
+    on_time = run_check(ingest_job, landed_on_time, day_two)
+    assert on_time.passed and "before the deadline 2026-08-30 06:00 UTC" in on_time.description
     late = run_check(ingest_job, landed_on_time, late_day)
     assert not late.passed and late.severity == dg.AssetCheckSeverity.WARN
-    assert not run_check(ingest_job, landed_on_time, "2026-10-01").passed  # nothing landed at all
+    assert re.fullmatch(r"the first file landed 2026-\S+ \S+ UTC, [\d.]+ h after the deadline 2026-08-31 06:00 UTC",
+                        late.description)
+    nothing = run_check(ingest_job, landed_on_time, "2026-10-01")  # nothing landed at all
+    assert not nothing.passed and nothing.description.startswith("nothing has landed in ")
 
 
 def test_volume_warns_when_a_day_is_far_below_its_trailing_median(resources, data_dir, ingest_job):
     for day in sample_days()[:5]:
         materialize_day(resources, day.isoformat())
-    assert run_check(ingest_job, volume_near_trailing_median, "2026-09-01").passed
+    normal = run_check(ingest_job, volume_near_trailing_median, "2026-09-01")
+    assert normal.passed and "within the band" in normal.description
     folder = data_dir.day_folder("2026-09-02")
     for path in folder.iterdir():
         path.unlink()
@@ -126,6 +135,8 @@ def test_volume_warns_when_a_day_is_far_below_its_trailing_median(resources, dat
     materialize_day(resources, "2026-09-02")
     low = run_check(ingest_job, volume_near_trailing_median, "2026-09-02")
     assert not low.passed and low.metadata["ratio"].value < 0.3
+    assert re.fullmatch(r"1 rows loaded, 0\.\d\d x the median of the \d earlier day\(s\) \([\d,]+\): outside the band "
+                        r"[\d.]+-[\d.]+", low.description)
 
 
 def test_the_sensor_requests_a_run_for_new_changed_late_and_nested_files_and_for_changes_outside_day_folders(resources, data_dir):

@@ -1,7 +1,8 @@
 """A rated, issued and partly published warehouse for the report tests, built once per test session.
 
-The January world of tests/dbt (every pricing case, a prepaid credit, a trial), plus two trials around
-the month end, rated as of 2026-03-10 so January and February are issued. January's invoices then
+The January world of tests/dbt (every pricing case, a prepaid credit, a trial, a hard limit), plus two
+trials around the month end. January is issued as of 2026-02-10; then late January usage lands, and
+February is issued as of 2026-03-10 with an adjustment line for it. January's invoices then
 carry publication ledger rows written through the ledger's DDL as the publisher writes them:
 acme skipped (zero total), beta published and paid, cara published and payment failed, dora failed
 to publish, late published and open. February is not published.
@@ -20,6 +21,7 @@ from billing_pipeline.lib.warehouse import connect
 from tests.dbt.rating_warehouse import Event, january_world
 
 JANUARY, FEBRUARY = "2026-01", "2026-02"
+JANUARY_CLOSED = date(2026, 2, 10)
 AS_OF = date(2026, 3, 10)
 AT = datetime(2026, 3, 11, 9, tzinfo=timezone.utc)
 # (invoice, status, stripe invoice, payment event type or None)
@@ -44,7 +46,11 @@ def _build(root: Path) -> None:
     """)
     world.land(Event("beta", "api_calls", "300", "2026-02-05 10:00:00", "2026-02-05"),
                Event("fern", "api_calls", "15000", "2026-02-20 10:00:00", "2026-02-20"))
-    run = world.rate(date(2026, 1, 1), AS_OF, date(2026, 2, 1))
+    run = world.rate(date(2026, 1, 1), JANUARY_CLOSED, date(2026, 2, 1))
+    assert run.success, run.with_status("fail", "error")
+    # 100 more January API calls for acme land after January was issued: February adjusts for them
+    world.land(Event("acme", "api_calls", "100", "2026-01-28 10:00:00", "2026-02-20"))
+    run = world.rate(date(2026, 2, 1), AS_OF)
     assert run.success, run.with_status("fail", "error")
     with connect(world.paths.warehouse) as con:
         ensure_publish_schema(con)

@@ -30,9 +30,11 @@ def test_the_report_asset_shows_headline_numbers_a_preview_and_its_blocking_chec
     assert metadata["total_cents"] == 25488 and metadata["total_invoiced"] == "254.88 USD"
     assert metadata["dagster/row_count"] == (data.reports / "2026-01" / "journal.csv").read_text().count("\n") - 1
     assert (metadata["invoices"], metadata["published"], metadata["paid"], metadata["payment_failed"]) == (7, 3, 1, 1)
-    assert "| Beta " in metadata["top_accounts"] and "107.17" in metadata["top_accounts"]
+    # top accounts by usage charges, money written as everywhere in the reports
+    assert "| beta " in metadata["top_accounts"] and "| 60.17 USD " in metadata["top_accounts"]
+    assert "| 107.17 USD " in metadata["top_accounts"] and "10717" not in metadata["top_accounts"]
     assert "| total invoiced" in metadata["headline"] and "254.88 USD" in metadata["headline"]
-    assert metadata["trend_chart"].startswith("![Invoiced per issued period](data:image/png;base64,")
+    assert metadata["trend_chart"].startswith("![Charges and total invoiced per issued period](data:image/png;base64,")
     assert metadata["pdf"] == str(data.reports / "2026-01" / "revenue_pack.pdf")
     assert metadata["open_html"] == (data.reports / "2026-01" / "revenue_pack.html").as_uri()
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}

@@ -96,8 +96,8 @@ def test_every_named_chart_is_an_inline_svg_and_the_html_needs_no_other_file(wri
     for name, body in figures.items():
         assert body.startswith("<svg") and body.count("<svg") == 1 and "<path" in body, name
     assert not re.search(r'(src|href)="(?!#|https://invoice)', html) and "<link" not in html and "<script" not in html
-    # the charts print the same exact amounts as the tables
-    assert "254.88 USD" in figures["trend"] and "107.17 USD" in figures["top_accounts"]
+    # the charts print the same exact amounts as the tables: January's charges, dora's usage
+    assert "314.88 USD" in figures["trend"] and "40.00 USD" in figures["top_accounts"]
 
 
 def test_the_pdf_is_written_and_its_text_has_the_totals(written):
@@ -106,7 +106,8 @@ def test_the_pdf_is_written_and_its_text_has_the_totals(written):
     reader = PdfReader(written[JANUARY].folder / "revenue_pack.pdf")
     text = " ".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) >= 2
-    for expected in ("Revenue pack", "Total invoiced", "254.88 USD", "314.88 USD", "Top 7 accounts", "Page 1 of"):
+    for expected in ("Revenue pack", "Total invoiced", "254.88 USD", "314.88 USD", "Top accounts by usage charges",
+                     "Page 1 of"):
         assert expected in text, expected
 
 
@@ -139,7 +140,7 @@ def test_credits_and_the_month_over_month_trend(written):
     credits = _csv(written[JANUARY].folder / "credits.csv").to_dicts()
     assert credits == [{"kind": "prepaid", "grants": "1", "opening_cents": "0", "granted_cents": "8000",
                         "consumed_cents": "5400", "expired_cents": "0", "closing_cents": "2600",
-                        "expiring_next_period_cents": "0"}]
+                        "expiring_next_period_cents": "0", "currency": "USD"}]
     assert written[JANUARY].headline.credits_applied_cents == 5400
     trend = _csv(written[FEBRUARY].folder / "trend.csv")
     assert trend["period"].to_list() == [JANUARY, FEBRUARY]
@@ -205,3 +206,63 @@ def test_a_tampered_journal_fails_the_check_naming_the_invoice(report_world, wri
         problems = journal_problems(con, folder, JANUARY)
     assert any(p.startswith("INV-202601-dora: invoice total 7100") for p in problems)
     assert any("journal sums to 25489" in p for p in problems)
+
+
+def _svg_amounts(html: str, chart: str) -> list[str]:
+    """The amounts a chart prints, in drawing order."""
+    figure = re.search(rf'<figure class="chart" id="chart-{chart}"[^>]*>(.*?)</figure>', html, re.S)[1]
+    return re.findall(r">\s*([+-]?[\d,]+\.\d\d USD)\s*<", figure)
+
+
+def test_top_accounts_rank_usage_charges_so_a_plans_flat_minimum_does_not_fill_the_chart(written):
+    january = _csv(written[JANUARY].folder / "top_accounts.csv")
+    assert list(zip(january["account_id"], january["usage"])) == [
+        ("beta", "60.17"), ("dora", "40.00"), ("acme", "29.00"), ("late", "7.00"), ("cara", "2.00")]
+    # February: cara's 100.00 is her plan's minimum (no usage charge): a flat fee ranks nobody
+    february = _csv(written[FEBRUARY].folder / "top_accounts.csv")
+    assert list(february["account_id"]) == ["fern", "beta"] and "cara" not in february["account_id"]
+    html = (written[FEBRUARY].folder / "revenue_pack.html").read_text()
+    assert sorted(_svg_amounts(html, "top_accounts")) == ["0.30 USD", "17.50 USD"]
+
+
+def test_biggest_changes_compare_each_accounts_total_with_the_previous_issued_period(written):
+    changes = _csv(written[FEBRUARY].folder / "account_changes.csv")
+    assert [(r["account_id"], r["previous_total_cents"], r["total_cents"], r["change"]) for r in changes.to_dicts()] == [
+        ("fern", "0", "7857", "78.57"), ("cara", "3871", "10000", "61.29"), ("dora", "7100", "3100", "-40.00"),
+        ("beta", "10717", "10000", "-7.17"), ("late", "3800", "3100", "-7.00"), ("acme", "0", "280", "2.80")]
+    assert set(changes["previous_period"]) == {JANUARY}
+    html = (written[FEBRUARY].folder / "revenue_pack.html").read_text()
+    assert "Biggest changes since 2026-01" in html and "+78.57 USD" in _svg_amounts(html, "account_changes")
+    first = written[JANUARY].folder
+    assert _csv(first / "account_changes.csv").height == 0
+    assert "No earlier issued period to compare with" in (first / "revenue_pack.html").read_text()
+
+
+def test_month_over_month_bars_and_their_labels_are_the_same_charges(written):
+    trend = _csv(written[FEBRUARY].folder / "trend.csv").to_dicts()
+    for row in trend:  # base fees + usage & other = charges; charges + discounts & credits = total invoiced
+        base, usage, charges = int(row["base_fee_cents"]), int(row["usage_cents"]), int(row["subtotal_cents"])
+        assert base + usage == charges and charges + int(row["deductions_cents"]) == int(row["total_cents"])
+    html = (written[FEBRUARY].folder / "revenue_pack.html").read_text()
+    labels = _svg_amounts(html, "trend")
+    assert labels == [f"{Decimal(row['subtotal_cents']) / 100:,.2f} USD" for row in trend] == ["314.88 USD", "372.47 USD"]
+    assert "254.88 USD" not in labels  # January's total invoiced is the diamond, named in the legend
+    assert "Total invoiced (after discounts and credits)" in html
+
+
+def test_every_report_csv_with_amounts_names_its_currency_as_the_pack_does(written):
+    folder = written[JANUARY].folder
+    files = [*folder.glob("*.csv"), *(folder / "statements").glob("*.csv")]
+    assert len(files) > 15
+    for path in files:
+        frame = _csv(path)
+        if any(c.endswith("_cents") for c in frame.columns):
+            assert set(frame["currency"]) == ({"USD"} if frame.height else set()), path.name
+    assert "amounts in USD" in (folder / "revenue_pack.html").read_text()
+
+
+def test_the_journal_has_the_columns_the_readme_lists_in_that_order(written):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    listed = re.search(r"^- `journal\.csv`:[^\n]*in order:(.*?)\.\n", readme, re.S | re.M)[1]
+    documented = re.findall(r"`(\w+)`", listed)
+    assert _csv(written[JANUARY].folder / "journal.csv").columns == documented

@@ -15,6 +15,7 @@ from billing_pipeline.lib.alert.config import KINDS, AlertConfigError, load_rule
 from billing_pipeline.lib.alert.run import AlertRun, run_alerts
 
 DELIVERED_CHECK = "alerts_delivered"
+SUMMARY = "summary"
 
 
 def _preview(run: AlertRun) -> str:
@@ -26,18 +27,32 @@ def _preview(run: AlertRun) -> str:
 
 
 def _metadata(run: AlertRun) -> dict:
-    pending = {sink: count for sink, (count, _) in run.pending.items()}
+    deliveries = pl.DataFrame(
+        [{"sink": sink, "sent this run": run.delivery.sent[sink], "pending": run.pending.get(sink, (0, None))[0]}
+         for sink in sorted({*run.sinks, *run.pending})],
+        schema={"sink": pl.String, "sent this run": pl.Int64, "pending": pl.Int64})
     return {
         "dagster/row_count": len(run.new_keys),
         "evaluated_for": run.day.isoformat(),
         "detected": len(run.detected),
         "new": len(run.new_keys),
         "already_recorded": len(run.detected) - len(run.new_keys),
+        # what this run sent, never the ledger's all-time count: a re-run with nothing new sends 0
+        "sent": sum(run.delivery.sent.values()),
+        "pending": sum(count for count, _ in run.pending.values()),
+        "deliveries": dg.MetadataValue.md(markdown.table(deliveries) if deliveries.height else "_no sink configured_"),
+        SUMMARY: dg.MetadataValue.json(run.summary),  # a list of lines: the UI shows each on its own
         "by_kind": dg.MetadataValue.md(markdown.mapping({k: run.by_kind.get(k, 0) for k in KINDS}, "kind", "detected")),
-        "sent_by_sink": dg.MetadataValue.md(markdown.mapping(dict(run.delivery.sent), "sink", "sent this run")),
-        "pending_by_sink": dg.MetadataValue.md(markdown.mapping(pending, "sink", "pending")),
         "new_alerts": dg.MetadataValue.md(_preview(run)),
     }
+
+
+def run_summary(result: dg.ExecuteInProcessResult) -> list[str]:
+    """The lines `billing-pipeline run` prints after usage_alerts_job: this run's new alerts and, per
+    sink, what this run sent and what is still pending (AlertRun.summary)."""
+    return [line for event in result.get_asset_materialization_events()
+            if event.asset_key == usage_alerts.key
+            for line in event.materialization.metadata[SUMMARY].value]
 
 
 def _delivered_check(run: AlertRun) -> dg.AssetCheckResult:

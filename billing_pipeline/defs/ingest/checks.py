@@ -46,10 +46,13 @@ def every_line_accounted_for(context: dg.AssetCheckExecutionContext, billing_dat
                            f"{row['lines_read']} lines read, {row['loaded']} loaded + {row['duplicates']} duplicates + "
                            f"{row['quarantined']} quarantined") for row in off.iter_rows(named=True)]
         replace_check_holds(con, "every_line_accounted_for", day, holds)
+    read, loaded, duplicates, quarantined = (int(files[c].sum()) for c in ("lines_read", "loaded", "duplicates", "quarantined"))
     return dg.AssetCheckResult(
         passed=off.height == 0,
-        description=None if off.height == 0 else f"{off.height} file(s) do not add up: {', '.join(off['source_file'])}; "
-                                                 f"holding {_held(holds)}",
+        description=(f"{off.height} of {files.height} file(s) do not add up: {', '.join(off['source_file'])}; "
+                     f"holding {_held(holds)}" if off.height
+                     else f"all {files.height} file(s) add up: {read:,} lines read = {loaded:,} loaded + "
+                          f"{duplicates:,} duplicates + {quarantined:,} quarantined"),
         metadata={"files": files.height, "files_not_adding_up": off.height, "held_periods": _held(holds) or "none",
                   "accounting": dg.MetadataValue.md(markdown.table(files))},
     )
@@ -99,8 +102,9 @@ def day_meets_expectations(context: dg.AssetCheckExecutionContext, billing_data:
     return dg.AssetCheckResult(
         passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
-        description=None if not failed else "; ".join(f"{o.name} ({o.severity}): {len(o.failures)} failing" for o in failed)
-                                            + (f"; holding {_held(holds)}" if holds else ""),
+        description=(f"all {len(outcomes)} expectations hold on the day" if not failed
+                     else "; ".join(f"{o.name} ({o.severity}): {len(o.failures)} failing" for o in failed)
+                     + (f"; holding {_held(holds)}" if holds else "")),
         metadata={
             "expectations": dg.MetadataValue.md(markdown.table(pl.DataFrame(
                 [{"expectation": o.name, "severity": o.severity, "passed": o.success, "items": o.evaluated,
@@ -123,7 +127,7 @@ def issued_files_unchanged(context: dg.AssetCheckExecutionContext, billing_data:
             params=[_day(context)]).to_arrow_table())
     return dg.AssetCheckResult(
         passed=changes.height == 0,
-        description=None if changes.height == 0 else
+        description="no file billed in an issued month changed since" if changes.height == 0 else
         f"{changes.height} file(s) of issued months changed: {', '.join(changes['source_file'])}; holding "
         f"{', '.join(sorted(set(changes['held_period'])))} until acknowledged (`billing-pipeline acknowledge <file>`) or re-landed",
         metadata={"changes": changes.height, "files": dg.MetadataValue.md(markdown.table(changes) if changes.height else "_none_")},
@@ -139,10 +143,16 @@ def landed_on_time(context: dg.AssetCheckExecutionContext, billing_data: Billing
     folder = billing_data.paths.day_folder(day.isoformat())
     stamps = [datetime.fromtimestamp(p.stat().st_mtime, timezone.utc) for p in folder.glob("*") if p.is_file()]
     first = min(stamps) if stamps else None
+    if first is None:
+        why = f"nothing has landed in {folder}; the deadline was {deadline:%Y-%m-%d %H:%M} UTC"
+    else:
+        hours = abs(first - deadline).total_seconds() / 3600
+        why = (f"the first file landed {first:%Y-%m-%d %H:%M} UTC, {hours:.1f} h "
+               f"{'after' if first > deadline else 'before'} the deadline {deadline:%Y-%m-%d %H:%M} UTC")
     return dg.AssetCheckResult(
         passed=first is not None and first <= deadline,
         severity=dg.AssetCheckSeverity.WARN,
-        description="nothing has landed" if first is None else None,
+        description=why,
         metadata={"deadline": deadline.isoformat(), "first_file_landed_at": first.isoformat() if first else "never"},
     )
 
@@ -164,8 +174,12 @@ def volume_near_trailing_median(context: dg.AssetCheckExecutionContext, billing_
                                    metadata={"loaded": today})
     baseline = float(median(counts.values()))
     ratio = today / baseline if baseline else float("inf")
+    low, high = ingest_settings.volume_low_ratio, ingest_settings.volume_high_ratio
+    passed = low <= ratio <= high
     return dg.AssetCheckResult(
-        passed=ingest_settings.volume_low_ratio <= ratio <= ingest_settings.volume_high_ratio,
+        passed=passed,
         severity=dg.AssetCheckSeverity.WARN,
+        description=(f"{today:,} rows loaded, {ratio:.2f} x the median of the {len(counts)} earlier day(s) "
+                     f"({baseline:,.0f}): {'within' if passed else 'outside'} the band {low}-{high}"),
         metadata={"loaded": today, "trailing_median": baseline, "ratio": round(ratio, 3), "window_days": len(counts)},
     )

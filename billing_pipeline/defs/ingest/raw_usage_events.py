@@ -33,7 +33,8 @@ def partition_days() -> tuple[date, date]:
         "of their file loads. Every file gets a row in `raw.ingest_files` (SHA-256, lines read, status); anything under "
         "landing/usage outside the day folders is listed in `raw.landing_problems`. The view `raw.usage_events_loaded` "
         "keeps the first landing of each event_id; later identical copies count as duplicates and later different "
-        "copies are quarantined as conflicts. Re-materializing a day replaces exactly that day, except the billed rows "
+        "copies are quarantined as conflicts. The view `raw.quarantine` lists everything quarantined (both kinds) with "
+        "file, line, raw text and reason. Re-materializing a day replaces exactly that day, except the billed rows "
         "of an issued month's file that changed since, which stay."
     ),
 )

@@ -19,7 +19,7 @@ from billing_pipeline.defs.partitions import monthly_partitions
 from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.lib.rating.environment import scoped_environment
 from billing_pipeline.lib.rating.project import dbt_project
-from billing_pipeline.lib.rating.summary import invoice_metadata, issued_metadata
+from billing_pipeline.lib.rating.summary import dbt_check_description, invoice_metadata, issued_metadata
 from billing_pipeline.lib.rating.window import DEFAULT_GRACE_DAYS, today_utc, window_for_partitions
 
 RATING_OP = "rating"
@@ -74,9 +74,10 @@ def _summary_name(context: dg.AssetExecutionContext, output: dg.Output) -> str:
     return context.asset_key_for_output(output.output_name).path[-1]
 
 
+# No `project=`: dagster-dbt would put the DbtProject object itself on every asset as metadata, which
+# the UI can only show as "(unserializable)"; it is needed for code references, which are off.
 @dbt_assets(
     manifest=dbt_project.manifest_path,
-    project=dbt_project,
     name=RATING_OP,
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -98,6 +99,8 @@ def rating(context: dg.AssetExecutionContext, config: RatingConfig, dbt: DbtCliR
     # there on they wait for dbt to end, as outputs must be yielded in dependency order.
     held_back: list[Any] = []
     for event in invocation.stream():
+        if isinstance(event, dg.AssetCheckResult):  # dagster-dbt gives none: say why it passed or failed
+            event = event._replace(description=dbt_check_description(event, invocation.manifest))
         if held_back or (isinstance(event, dg.Output) and _summary_name(context, event) in _SUMMARIES):
             held_back.append(event)
         else:
@@ -110,5 +113,5 @@ def rating(context: dg.AssetExecutionContext, config: RatingConfig, dbt: DbtCliR
     if not invocation.is_successful():
         raise dg.Failure(
             description=f"dbt build failed for {window.first_month:%Y-%m}..{window.end:%Y-%m}: nothing was issued",
-            metadata={"dbt_errors": dg.MetadataValue.md(str(invocation.get_error()))},
+            metadata={"dbt_errors": dg.MetadataValue.text(str(invocation.get_error()))},
         )

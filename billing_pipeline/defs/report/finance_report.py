@@ -9,6 +9,7 @@ from typing import Callable
 
 import dagster as dg
 import duckdb
+import polars as pl
 
 from billing_pipeline.defs.partitions import monthly_partitions
 from billing_pipeline.lib.periods import period_of
@@ -43,7 +44,10 @@ def _metadata(report: PeriodReport) -> dict[str, dg.MetadataValue]:
                 "discounts": money(h.discount_cents), "credits applied": money(h.credits_applied_cents),
                 "invoices": h.invoices, "accounts": h.accounts, "published": h.published, "paid": h.paid,
                 "payment failed": h.payment_failed, "publish failed": h.publish_failed}
-    top = report.top_accounts.select("account_id", "account_name", "plans", "total")
+    top = report.top_accounts.select(
+        "account_id", "account_name", "plans",
+        pl.col("usage_cents").map_elements(money, return_dtype=pl.String).alias("usage charges"),
+        pl.col("total_cents").map_elements(money, return_dtype=pl.String).alias("total invoiced"))
     html, pdf = report.folder / PACK_HTML, report.folder / PACK_PDF
     return {
         "dagster/row_count": dg.MetadataValue.int(report.journal_rows),
@@ -59,9 +63,9 @@ def _metadata(report: PeriodReport) -> dict[str, dg.MetadataValue]:
         "payment_failed": dg.MetadataValue.int(h.payment_failed),
         "statements": dg.MetadataValue.int(report.statements),
         "headline": dg.MetadataValue.md(markdown.mapping(headline, "figure", p.period)),
-        "top_accounts": dg.MetadataValue.md(markdown.table(top)),
+        "top_accounts": dg.MetadataValue.md(markdown.table(top) if top.height else "_no usage charges this period_"),
         # A markdown image with a data URI (the pattern of Dagster's own tutorials): the chart in the UI.
-        "trend_chart": dg.MetadataValue.md(f"![Invoiced per issued period]({report.trend_png})"),
+        "trend_chart": dg.MetadataValue.md(f"![Charges and total invoiced per issued period]({report.trend_png})"),
         "html": dg.MetadataValue.path(str(html)),
         "pdf": dg.MetadataValue.path(str(pdf)),
         "open_html": dg.MetadataValue.url(html.as_uri()),
@@ -76,9 +80,9 @@ def _metadata(report: PeriodReport) -> dict[str, dg.MetadataValue]:
     pool="duckdb_warehouse",  # DuckDB refuses a reader while another process writes
     automation_condition=AFTER_PUBLICATION,
     owners=["team:finance"],
-    description="Finance reports of an issued period in `reports/<YYYY-MM>/`: the revenue pack (revenue_pack.html, "
-                "revenue_pack.pdf and a CSV per table), journal.csv (one row per invoice line, with revenue category "
-                "and Stripe ids) and statements/<account_id>.html|.csv. Refuses periods not in fct_issued_periods.",
+    description="Finance reports of an issued period in `reports/<YYYY-MM>/`: the revenue pack (`revenue_pack.html`, "
+                "`revenue_pack.pdf` and a CSV per table), `journal.csv` (one row per invoice line, with revenue category "
+                "and Stripe ids) and `statements/<account_id>.html|.csv`. Refuses periods not in `fct_issued_periods`.",
 )
 def finance_report(context: dg.AssetExecutionContext, billing_data: BillingData) -> dg.MaterializeResult:
     period = period_of(context.partition_key)
@@ -100,7 +104,7 @@ def _verify(context: dg.AssetCheckExecutionContext, billing_data: BillingData,
     return dg.AssetCheckResult(
         passed=not problems,
         description=what if not problems else f"{len(problems)} problem(s): {problems[0]}",
-        metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "_none_")},
+        metadata={"problems": dg.MetadataValue.md("\n".join(f"- {markdown.text(p)}" for p in problems) or "_none_")},
     )
 
 

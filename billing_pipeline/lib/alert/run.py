@@ -22,6 +22,16 @@ class AlertRun:
     new_keys: list[str]
     delivery: DeliveryReport
     pending: dict[str, tuple[int, str | None]]  # sink -> (still pending, latest error), after the run
+    sinks: list[str]  # the configured sinks, by name
+
+    @property
+    def summary(self) -> list[str]:
+        """What this run did, one line each: its new alerts, and per sink what *this run* sent (a
+        re-run with nothing new sends 0) and what is still pending from any run."""
+        lines = [f"alerts for {self.day.isoformat()}: {len(self.new_keys):,} new of {len(self.detected):,} detected"]
+        for sink in sorted({*self.sinks, *self.pending}):
+            lines.append(f"alerts via {sink}: {self.delivery.sent[sink]:,} sent, {self.pending.get(sink, (0, None))[0]:,} pending")
+        return lines
 
     @property
     def by_kind(self) -> dict[str, int]:
@@ -39,4 +49,4 @@ def run_alerts(con: duckdb.DuckDBPyConnection, day: date, rules: AlertRules, sin
     detected = detect(con, day, rules)
     new_keys = records.record_alerts(con, detected, sinks, now())
     delivery = deliver_pending(con, sinks, alerts_folder, env, now)
-    return AlertRun(day, detected, new_keys, delivery, records.pending_by_sink(con))
+    return AlertRun(day, detected, new_keys, delivery, records.pending_by_sink(con), [sink.name for sink in sinks.sinks])

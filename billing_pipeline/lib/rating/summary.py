@@ -1,4 +1,7 @@
-"""What a rating run produced, as Dagster metadata: read from the warehouse once dbt has finished."""
+"""What a rating run produced, as Dagster metadata (read from the warehouse once dbt has finished), and
+what each of its dbt tests found, as its check's description."""
+
+from typing import Any, Mapping
 
 import dagster as dg
 import duckdb
@@ -42,3 +45,29 @@ def issued_metadata(con: duckdb.DuckDBPyConnection, window: RatingWindow) -> dic
         "issued_invoices": dg.MetadataValue.int(sum(r[1] for r in rows)),
         "issued_total_cents": dg.MetadataValue.int(int(sum(r[2] for r in rows))),
     }
+
+
+def dbt_test_subject(manifest: Mapping[str, Any], unique_id: str) -> str:
+    """What a dbt test checks, in words: its meta description, else the test on its model and column
+    (`not_null on fct_invoices.invoice_id`), else the singular test's name on its model."""
+    node = manifest["nodes"][unique_id]
+    if described := (node.get("meta") or {}).get("description") or node.get("description"):
+        return described
+    model = next((manifest["nodes"][n]["name"] for n in node.get("depends_on", {}).get("nodes", [])
+                  if n.startswith("model.")), None)
+    test = (node.get("test_metadata") or {}).get("name") or node["name"]
+    column = node.get("column_name")
+    target = f"{model}.{column}" if model and column else model
+    return f"{test} on {target}" if target else test
+
+
+def dbt_check_description(check: dg.AssetCheckResult, manifest: Mapping[str, Any]) -> str:
+    """Why a dbt test's check passed or failed: its outcome, the rows that broke it, and what it checks."""
+    metadata = check.metadata
+    subject = dbt_test_subject(manifest, metadata["unique_id"].value)
+    failing = metadata.get("dagster_dbt/failed_row_count")
+    status = metadata["status"].value if "status" in metadata else ("pass" if check.passed else "fail")
+    if check.passed:
+        return f"{status}: no row breaks it ({subject})"
+    rows = "the test did not run" if failing is None else f"{failing.value:,} row(s) break it"
+    return f"{status}: {rows} ({subject})"

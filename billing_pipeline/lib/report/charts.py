@@ -91,7 +91,7 @@ def stacked_by_plan(rows: list[dict], money: Money) -> Figure:
         left = [a + b for a, b in zip(left, widths)]
     _bar_labels(axes, bars, [money.text(r["charges_cents"]) for r in rows][::-1])
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False, fontsize=8)
-    axes.set_xlabel(money.currency.upper())
+    axes.set_xlabel(money.currency)
     return figure
 
 
@@ -105,7 +105,7 @@ def horizontal_bars(labels: list[str], amounts: list[int], money: Money, colour:
         return figure
     bars = axes.barh(labels[::-1], [money.height(a) for a in amounts][::-1], color=colour, height=0.6)
     _bar_labels(axes, bars, [money.text(a) for a in amounts][::-1])
-    axes.set_xlabel(money.currency.upper())
+    axes.set_xlabel(money.currency)
     return figure
 
 
@@ -131,8 +131,25 @@ def composition(parts: list[tuple[str, int, str]], money: Money) -> Figure:
 
 
 @_styled
+def changes(labels: list[str], amounts: list[int], money: Money, empty: str) -> Figure:
+    """Signed amounts as bars left (down) and right (up) of zero, biggest move first, each labelled."""
+    figure, axes = _figure(0.9 + 0.32 * max(len(labels), 1))
+    if not labels:
+        _empty(axes, empty)
+        return figure
+    colours = [PALETTE["good"] if a > 0 else PALETTE["bad"] for a in amounts][::-1]
+    bars = axes.barh(labels[::-1], [money.height(a) for a in amounts][::-1], color=colours, height=0.6)
+    axes.bar_label(bars, labels=[("+" if a > 0 else "") + money.text(a) for a in amounts][::-1], padding=3, fontsize=8)
+    axes.axvline(0, color="#5b6776", linewidth=0.8)
+    axes.margins(x=0.35)
+    axes.set_xlabel(f"change in total invoiced, {money.currency}")
+    return figure
+
+
+@_styled
 def trend(periods: list[str], base: list[int], usage: list[int], totals: list[int], money: Money) -> Figure:
-    """Month over month: invoiced total per issued period, base fees vs everything beyond them."""
+    """Month over month: each issued period's charges (base fees and everything beyond them) as one
+    stacked bar labelled with its sum, and the total invoiced after discounts and credits as a mark."""
     figure, axes = _figure(2.6)
     if not periods:
         _empty(axes, "No issued periods")
@@ -141,12 +158,14 @@ def trend(periods: list[str], base: list[int], usage: list[int], totals: list[in
     axes.bar(periods, base_heights, color=PALETTE["base"], label="Base fees", width=0.6)
     bars = axes.bar(periods, [money.height(u) for u in usage], bottom=base_heights, color=PALETTE["usage"],
                     label="Usage, minimums, adjustments", width=0.6)
-    axes.bar_label(bars, labels=[money.text(t) for t in totals], padding=3, fontsize=8)
+    axes.bar_label(bars, labels=[money.text(b + u) for b, u in zip(base, usage)], padding=3, fontsize=8)
+    axes.plot(periods, [money.height(t) for t in totals], linestyle="none", marker="D", markersize=6,
+              color=PALETTE["minimum"], markeredgecolor="white", label="Total invoiced (after discounts and credits)")
     axes.margins(y=0.2)
     # a few periods would draw very wide bars: keep room for at least TREND_SLOTS
     axes.set_xlim(-0.6, max(len(periods), TREND_SLOTS) - 0.4)
-    axes.set_ylabel(money.currency.upper())
-    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False, fontsize=8)
+    axes.set_ylabel(money.currency)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False, fontsize=8)
     return figure
 
 

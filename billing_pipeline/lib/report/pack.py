@@ -23,9 +23,9 @@ PACK_PDF = "revenue_pack.pdf"
 JOURNAL = "journal.csv"
 SUMMARY = "revenue_summary.csv"
 STATEMENTS = "statements"
-# Every chart of the pack, by the id of its <figure>: the issue's list, in reading order.
-CHARTS = ("revenue_by_plan", "revenue_by_metric", "base_vs_overage", "top_accounts", "trend", "trials", "credits",
-          "invoices")
+# Every chart of the pack, by the id of its <figure>, in reading order.
+CHARTS = ("revenue_by_plan", "revenue_by_metric", "base_vs_overage", "top_accounts", "account_changes", "trend",
+          "trials", "credits", "invoices")
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,18 @@ def _invoices(data: PeriodData) -> pl.DataFrame:
                     "stripe_invoice_id", "publication_status", "payment_status"))
 
 
+def _write_csv(frame: pl.DataFrame, path: Path, currency: str) -> None:
+    """A table with amounts says their currency in every row, in the one form the pack prints (USD)."""
+    if "currency" not in frame.columns and any(c.endswith("_cents") for c in frame.columns):
+        frame = frame.with_columns(currency=pl.lit(currency))
+    frame.write_csv(path)
+
+
 def _charts(frames: dict[str, pl.DataFrame], headline: tables.Headline, trial_counts: dict[str, int],
-            money: charts.Money) -> dict[str, "charts.Figure"]:
+            money: charts.Money, previous: str | None) -> dict[str, "charts.Figure"]:
     summary = dict(frames["revenue_summary"].select("category", "amount_cents").iter_rows())
     metric, top, trend, credit = frames["revenue_by_metric"], frames["top_accounts"], frames["trend"], frames["credits"]
+    moved = frames["account_changes"]
     status = {(stage, name): n for stage, name, n, _ in frames["invoice_status"].iter_rows()}
     palette = charts.PALETTE
     return {
@@ -62,8 +70,11 @@ def _charts(frames: dict[str, pl.DataFrame], headline: tables.Headline, trial_co
             ("Base fees", summary["base_fee"], palette["base"]), ("Usage overage", summary["usage"], palette["usage"]),
             ("Minimum true-ups", summary["minimum_true_up"], palette["minimum"]),
             ("Late usage adjustments", summary["late_usage_adjustment"], palette["adjustment"])], money),
-        "top_accounts": charts.horizontal_bars(top["account_name"].to_list(), top["total_cents"].to_list(), money,
-                                               colour=palette["base"], empty="No invoices"),
+        "top_accounts": charts.horizontal_bars(top["account_name"].to_list(), top["usage_cents"].to_list(), money,
+                                               empty="No usage charges this period"),
+        "account_changes": charts.changes(moved["account_name"].to_list(), moved["change_cents"].to_list(), money,
+                                          empty="No earlier issued period to compare with" if previous is None
+                                          else f"No account's total changed since {previous}"),
         "trend": charts.trend(trend["period"].to_list(), trend["base_fee_cents"].to_list(),
                               trend["usage_cents"].to_list(), trend["total_cents"].to_list(), money),
         "trials": charts.counts(list(trial_counts), list(trial_counts.values()),
@@ -90,12 +101,13 @@ def write_period_reports(con: duckdb.DuckDBPyConnection, period: str, reports_ro
     frames = {
         "revenue_summary": tables.revenue_summary(data), "revenue_by_plan": tables.revenue_by_plan(data),
         "revenue_by_metric": tables.revenue_by_metric(data), "top_accounts": tables.top_accounts(data),
+        "account_changes": tables.account_changes(data),
         "trend": tables.trend(data), "trials": trial_rows, "credits": tables.credits(data),
         "invoice_status": tables.invoice_status(data), "invoices": _invoices(data),
     }
     headline = tables.headline(data, frames["invoice_status"])
     trial_counts = tables.trial_counts(trial_rows)
-    figures = _charts(frames, headline, trial_counts, money)
+    figures = _charts(frames, headline, trial_counts, money, data.previous_period)
     journal = tables.journal(data)
     csv_files = [f"{name}.csv" for name in frames]
     pack = render_html(
@@ -103,6 +115,7 @@ def write_period_reports(con: duckdb.DuckDBPyConnection, period: str, reports_ro
         published_any=not data.publications.is_empty(), charts={k: charts.svg(f) for k, f in figures.items()},
         summary=frames["revenue_summary"].to_dicts(), by_plan=frames["revenue_by_plan"].to_dicts(),
         by_metric=frames["revenue_by_metric"].to_dicts(), top=frames["top_accounts"].to_dicts(),
+        changes=frames["account_changes"].to_dicts(), previous_period=data.previous_period, top_limit=tables.TOP_ACCOUNTS,
         trend=frames["trend"].to_dicts(), trials=trial_rows.to_dicts(), credits=frames["credits"].to_dicts(),
         status=frames["invoice_status"].to_dicts(), csv_files=csv_files,
     )
@@ -111,8 +124,8 @@ def write_period_reports(con: duckdb.DuckDBPyConnection, period: str, reports_ro
     target = reports_root / period
     with replacing(target) as folder:
         for name, frame in frames.items():
-            frame.write_csv(folder / f"{name}.csv")
-        journal.write_csv(folder / JOURNAL)
+            _write_csv(frame, folder / f"{name}.csv", data.period.currency)
+        _write_csv(journal, folder / JOURNAL, data.period.currency)
         (folder / PACK_HTML).write_text(pack, encoding="utf-8")
         write_pdf(pack, folder / PACK_PDF)
         (folder / STATEMENTS).mkdir()
@@ -120,6 +133,6 @@ def write_period_reports(con: duckdb.DuckDBPyConnection, period: str, reports_ro
             html = render_html("statement.html.j2", period=data.period, money=money, generated_at=generated,
                                **statement.context)
             (folder / STATEMENTS / f"{statement.account_id}.html").write_text(html, encoding="utf-8")
-            statement.rows.write_csv(folder / STATEMENTS / f"{statement.account_id}.csv")
+            _write_csv(statement.rows, folder / STATEMENTS / f"{statement.account_id}.csv", data.period.currency)
     return PeriodReport(target, data.period, headline, journal.height, len(account_statements),
                         frames["top_accounts"], charts.png_data_uri(figures["trend"]))

@@ -19,6 +19,14 @@ from billing_pipeline.lib.publish.schema import ensure_publish_schema
 from billing_pipeline.lib.warehouse import relation_exists
 
 TREND_PERIODS = 6
+# A line's charge terms as rating applies them (int_plan_charges__effective: the account's custom
+# price replaces any field it sets), read from the catalog views: the int_ tables hold only the
+# plans of the latest rating window, and a report may be re-run long after its period was rated.
+CHARGE_JOINS = """LEFT JOIN stg_catalog__plan_charges c ON c.plan_code = l.plan_code AND c.metric = l.metric
+        LEFT JOIN stg_catalog__account_charge_overrides o ON o.account_id = l.account_id AND o.metric = l.metric"""
+CHARGE_TERMS = """coalesce(o.model, c.model) AS charge_model, c.usage_limit, c.enforcement,
+               coalesce(o.unit_price, c.unit_price) AS unit_price, coalesce(o.package_size, c.package_size) AS package_size,
+               coalesce(o.package_price, c.package_price) AS package_price, coalesce(o.flat_fee, c.flat_fee) AS flat_fee"""
 
 
 @dataclass(frozen=True)
@@ -29,7 +37,7 @@ class IssuedPeriod:
     issued_on: date
     invoice_count: int
     total_cents: int
-    currency: str
+    currency: str  # ISO 4217 code in capitals (USD), the one form every report file writes
     exponent: int  # minor unit exponent of the currency
 
 
@@ -48,6 +56,8 @@ class PeriodData:
     trials: pl.DataFrame
     publications: pl.DataFrame
     items: pl.DataFrame
+    previous_period: str | None  # the issued period before this one
+    previous: pl.DataFrame  # its invoices (none for the first issued period)
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
@@ -73,7 +83,7 @@ def issued_period(con: duckdb.DuckDBPyConnection, period: str) -> IssuedPeriod:
     [(exponent,)] = con.execute("SELECT minor_unit_exponent FROM catalog.currencies WHERE currency = ?", [currency]).fetchall()
     start = period_start(period)
     end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return IssuedPeriod(period, start, end, issued_on, int(count), int(total), currency, int(exponent))
+    return IssuedPeriod(period, start, end, issued_on, int(count), int(total), currency.upper(), int(exponent))
 
 
 @contextmanager
@@ -97,36 +107,50 @@ def load_period(con: duckdb.DuckDBPyConnection, period: str) -> PeriodData:
     p = [period]
     invoices = frame(con, """
         SELECT i.invoice_id, i.account_id, coalesce(a.account_name, i.account_id) AS account_name, a.email,
-               a.stripe_customer_id AS catalog_stripe_customer_id, i.currency, i.subtotal_cents, i.discount_cents,
+               a.stripe_customer_id AS catalog_stripe_customer_id, upper(i.currency) AS currency, i.subtotal_cents, i.discount_cents,
                i.credits_applied_cents, i.adjustment_cents, i.total_cents, i.line_count, i.has_trial, i.issued_on
         FROM fct_issued_invoices i LEFT JOIN dim_accounts a USING (account_id)
         WHERE i.period = ? ORDER BY i.invoice_id""", p)
-    lines = frame(con, """
+    # With each line, the catalog terms its amount is worked out from (statements show the working
+    # where those terms still give the issued amount, see calculation.py); for a late-usage
+    # adjustment, what had been invoiced for the period it adjusts before this invoice.
+    lines = frame(con, f"""
         SELECT l.invoice_id, l.line_id, l.line_number, l.account_id, l.period, l.issued_on, l.line_type,
                l.metric, coalesce(m.name, l.metric) AS metric_name, m.unit, l.plan_code,
                coalesce(pl.plan_name, l.plan_code) AS plan_name, l.quantity, l.included_quantity,
                l.billable_quantity, l.amount_cents, l.is_trial, l.description, l.usage_start, l.usage_end,
-               l.adjusts_period, l.grant_id, g.kind AS credit_kind, c.model AS charge_model
+               l.segment_id, l.adjusts_period, l.grant_id, g.kind AS credit_kind, {CHARGE_TERMS},
+               pl.base_fee, pl.minimum_charge, d.discount_percent,
+               CASE WHEN l.line_type = 'adjustment' THEN (
+                   SELECT coalesce(sum(e.amount_cents), 0) FROM fct_issued_invoice_lines e
+                   WHERE e.account_id = l.account_id
+                     AND ((e.period = l.adjusts_period AND e.line_type IN ('base_fee', 'usage', 'minimum', 'discount'))
+                          OR (e.line_type = 'adjustment' AND e.adjusts_period = l.adjusts_period AND e.period < l.period))
+               ) END AS invoiced_before_cents
         FROM fct_issued_invoice_lines l
         LEFT JOIN catalog.metrics m ON m.metric_code = l.metric
         LEFT JOIN dim_plans pl ON pl.plan_code = l.plan_code
         LEFT JOIN catalog.credit_grants g ON g.grant_id = l.grant_id
-        LEFT JOIN int_plan_charges__effective c
-               ON c.account_id = l.account_id AND c.plan_code = l.plan_code AND c.metric = l.metric
+        {CHARGE_JOINS}
+        LEFT JOIN stg_catalog__account_discounts d ON d.account_id = l.account_id
         WHERE l.period = ? ORDER BY l.invoice_id, l.line_number""", p)
     # Each tier's share of a graduated or volume line, by the pricing rules in DESIGN.md; the statement
     # shows it only where it still adds up to the issued amount (tiers may have changed since).
-    tiers = frame(con, """
+    tiers = frame(con, f"""
         WITH priced AS (
-            SELECT l.invoice_id, l.line_id, c.model, l.billable_quantity AS billable, t.tier_index, t.from_quantity,
-                   t.up_to, t.unit_price, t.flat_fee
+            SELECT l.invoice_id, l.line_id, coalesce(o.model, c.model) AS model, l.billable_quantity AS billable,
+                   t.tier_index, t.from_quantity, t.up_to, t.unit_price, t.flat_fee
             FROM fct_issued_invoice_lines l
-            JOIN int_plan_charges__effective c
-              ON c.account_id = l.account_id AND c.plan_code = l.plan_code AND c.metric = l.metric
-            JOIN int_charge_tiers__effective t
-              ON t.account_id = l.account_id AND t.plan_code = l.plan_code AND t.metric = l.metric
+            {CHARGE_JOINS}
+            JOIN (SELECT NULL AS account_id, plan_code, metric, tier_index, from_quantity, up_to, unit_price, flat_fee
+                  FROM stg_catalog__plan_tiers
+                  UNION ALL
+                  SELECT account_id, NULL, metric, tier_index, from_quantity, up_to, unit_price, flat_fee
+                  FROM stg_catalog__account_tier_overrides) t
+              ON t.metric = l.metric AND CASE WHEN coalesce(o.has_tiers, false) THEN t.account_id = l.account_id
+                                              ELSE t.plan_code = l.plan_code END
             WHERE l.period = ? AND l.line_type = 'usage' AND NOT l.is_trial AND l.billable_quantity > 0
-              AND c.model IN ('graduated', 'volume')
+              AND coalesce(o.model, c.model) IN ('graduated', 'volume')
         ), units AS (
             SELECT *, CASE
                 WHEN model = 'graduated' THEN greatest(least(billable, coalesce(up_to, billable)) - from_quantity, 0)
@@ -162,9 +186,12 @@ def load_period(con: duckdb.DuckDBPyConnection, period: str) -> PeriodData:
                    sum(amount_cents) FILTER (WHERE line_type IN ('usage', 'minimum', 'adjustment')) AS usage_cents
             FROM fct_issued_invoice_lines WHERE period IN (SELECT period FROM recent) GROUP BY period
         )
-        SELECT r.period, r.invoice_count, CAST(r.total_cents AS BIGINT) AS total_cents,
+        SELECT r.period, r.invoice_count,
                CAST(coalesce(l.base_fee_cents, 0) AS BIGINT) AS base_fee_cents,
-               CAST(coalesce(l.usage_cents, 0) AS BIGINT) AS usage_cents
+               CAST(coalesce(l.usage_cents, 0) AS BIGINT) AS usage_cents,
+               CAST(coalesce(l.base_fee_cents, 0) + coalesce(l.usage_cents, 0) AS BIGINT) AS subtotal_cents,
+               CAST(r.total_cents - coalesce(l.base_fee_cents, 0) - coalesce(l.usage_cents, 0) AS BIGINT) AS deductions_cents,
+               CAST(r.total_cents AS BIGINT) AS total_cents
         FROM recent r LEFT JOIN lines l USING (period) ORDER BY r.period""", [period, TREND_PERIODS])
     trials = frame(con, """
         WITH trial AS (
@@ -188,5 +215,10 @@ def load_period(con: duckdb.DuckDBPyConnection, period: str) -> PeriodData:
             SELECT i.invoice_id, i.line_id, i.stripe_invoice_item_id
             FROM publish.invoice_item_publications i JOIN publish.invoice_publications p USING (invoice_id)
             WHERE p.period = ?""", p)
+    [(previous_period,)] = con.execute("SELECT max(period) FROM fct_issued_periods WHERE period < ?", p).fetchall()
+    previous = frame(con, """
+        SELECT i.account_id, coalesce(a.account_name, i.account_id) AS account_name, i.total_cents
+        FROM fct_issued_invoices i LEFT JOIN dim_accounts a USING (account_id)
+        WHERE i.period = ?""", [previous_period])
     return PeriodData(issued, invoices, lines, tiers, usage, credit_balances, credit_entries, trend, trials,
-                      publications, items)
+                      publications, items, previous_period, previous)

@@ -5,12 +5,16 @@ from dataclasses import dataclass
 import polars as pl
 
 from billing_pipeline.lib.money import amount_column, round_to_minor
+from billing_pipeline.lib.report.calculation import Calculator, workings
 from billing_pipeline.lib.report.queries import PeriodData
 
+# A line row adds up on its own: quantity - refused_quantity (over the hard limit limit_quantity)
+# - included_quantity = billable_quantity (never below 0), and `calculation` turns it into amount.
 STATEMENT_COLUMNS = {
     "row_kind": pl.String, "invoice_id": pl.String, "line_id": pl.String, "line_type": pl.String,
     "description": pl.String, "metric": pl.String, "plan_code": pl.String, "quantity": pl.String,
-    "included_quantity": pl.String, "billable_quantity": pl.String, "tier_index": pl.Int32, "tier_units": pl.String,
+    "limit_quantity": pl.String, "refused_quantity": pl.String, "included_quantity": pl.String,
+    "billable_quantity": pl.String, "calculation": pl.String, "tier_index": pl.Int32, "tier_units": pl.String,
     "unit_price": pl.String, "flat_fee": pl.String, "tier_amount": pl.String, "amount_cents": pl.Int64,
     "stripe_invoice_id": pl.String, "stripe_invoice_item_id": pl.String,
 }
@@ -43,7 +47,8 @@ def _csv_rows(lines: pl.DataFrame, tiers: pl.DataFrame, invoice: dict, stripe_in
     """Line rows add up to the total row; tier rows detail their line and are not part of the sum."""
     line_rows = lines.select(
         pl.lit("line").alias("row_kind"), "invoice_id", "line_id", "line_type", "description", "metric", "plan_code",
-        *_text("quantity", "included_quantity", "billable_quantity"), "amount_cents", "stripe_invoice_item_id")
+        *_text("quantity", "limit_quantity", "refused_quantity", "included_quantity", "billable_quantity"),
+        "calculation", "amount_cents", "stripe_invoice_item_id")
     tier_rows = tiers.select(
         pl.lit("tier").alias("row_kind"), "invoice_id", "line_id", pl.lit("tier").alias("line_type"),
         pl.col("model").alias("description"), "tier_index", pl.col("units").cast(pl.String).alias("tier_units"),
@@ -76,8 +81,19 @@ def _stripe(publication: dict | None, invoice: dict) -> dict:
             "invoice_id": publication["stripe_invoice_id"], "url": publication["hosted_invoice_url"], "status": status}
 
 
+def _with_workings(lines: pl.DataFrame, tiered_lines: set[str], calculator: Calculator) -> pl.DataFrame:
+    worked = workings(lines.to_dicts(), tiered_lines, calculator)
+    return lines.with_columns(
+        limit_quantity=pl.Series([worked[line].limit_quantity for line in lines["line_id"]], dtype=pl.Decimal(38, 6)),
+        refused_quantity=pl.Series([worked[line].refused_quantity for line in lines["line_id"]], dtype=pl.Decimal(38, 6)),
+        calculation=pl.Series([worked[line].calculation for line in lines["line_id"]], dtype=pl.String))
+
+
 def statements(data: PeriodData) -> list[Statement]:
     tiers = reproducible_tiers(data)
+    calculator = Calculator(data.period.exponent, (data.period.end - data.period.start).days,
+                            data.credit_balances.to_dicts())
+    tiered_lines = set(tiers["line_id"]) if tiers.height else set()
     lines_with_items = data.lines.join(data.items, on=["invoice_id", "line_id"], how="left")
     by_invoice = {k[0]: f for k, f in lines_with_items.partition_by("invoice_id", as_dict=True).items()}
     tiers_by_line = {k[0]: f.to_dicts() for k, f in tiers.partition_by("line_id", as_dict=True).items()} if tiers.height else {}
@@ -90,11 +106,12 @@ def statements(data: PeriodData) -> list[Statement]:
     result = []
     for invoice in data.invoices.to_dicts():
         account, invoice_id = invoice["account_id"], invoice["invoice_id"]
-        lines = by_invoice.get(invoice_id, lines_with_items.clear())
+        lines = _with_workings(by_invoice.get(invoice_id, lines_with_items.clear()), tiered_lines, calculator)
         line_dicts = [{**line, "tiers": tiers_by_line.get(line["line_id"], [])} for line in lines.to_dicts()]
         stripe = _stripe(publications.get(invoice_id), invoice)
         context = {
             "invoice": invoice, "lines": line_dicts, "any_tiers": any(line["tiers"] for line in line_dicts),
+            "any_refused": any(line["refused_quantity"] for line in line_dicts),
             "usage": of_account(data.usage, account), "credit_entries": of_account(data.credit_entries, account),
             "credit_balances": of_account(data.credit_balances, account),
             "stripe": stripe,

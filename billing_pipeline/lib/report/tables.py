@@ -126,18 +126,46 @@ def revenue_by_metric(data: PeriodData) -> pl.DataFrame:
 
 
 def top_accounts(data: PeriodData) -> pl.DataFrame:
-    plans = (data.lines.filter(pl.col("plan_name").is_not_null())
-             .group_by("invoice_id").agg(pl.col("plan_name").unique().sort().str.join(", ").alias("plans")))
+    """The accounts whose usage brought in the most: usage charges beyond what plans include (not base
+    fees or minimums, which a plan fixes), at most TOP_ACCOUNTS of them, only those with any."""
+    exponent = data.period.exponent
+    charges = (data.lines.group_by("invoice_id")
+               .agg(pl.col("plan_name").drop_nulls().unique().sort().str.join(", ").alias("plans"),
+                    _cents_sum("usage_cents", pl.col("line_type") == "usage")))
     return (
-        data.invoices.join(plans, on="invoice_id", how="left")
-        .sort(["total_cents", "account_id"], descending=[True, False]).head(TOP_ACCOUNTS)
-        .select("account_id", "account_name", "invoice_id", "plans", "subtotal_cents", "discount_cents",
-                "credits_applied_cents", "total_cents")
-        .with_columns(total=amount_column("total_cents", data.period.exponent))
+        data.invoices.join(charges, on="invoice_id", how="left")
+        .filter(pl.col("usage_cents") > 0)
+        .sort(["usage_cents", "account_id"], descending=[True, False]).head(TOP_ACCOUNTS)
+        .select("account_id", "account_name", "invoice_id", "plans", "usage_cents", "subtotal_cents", "total_cents")
+        .with_columns(usage=amount_column("usage_cents", exponent), total=amount_column("total_cents", exponent))
+    )
+
+
+def account_changes(data: PeriodData) -> pl.DataFrame:
+    """The accounts whose invoiced total moved most since the previous issued period, up or down (an
+    account new this period, or gone since, moves from or to 0); at most TOP_ACCOUNTS of them, and
+    none in the first issued period."""
+    exponent = data.period.exponent
+    now = data.invoices.select("account_id", "account_name", "total_cents")
+    before = data.previous.select("account_id", pl.col("account_name").alias("previous_name"),
+                                  pl.col("total_cents").alias("previous_total_cents"))
+    return (
+        now.join(before, on="account_id", how="full", coalesce=True)
+        .with_columns(account_name=pl.coalesce("account_name", "previous_name"),
+                      total_cents=pl.col("total_cents").fill_null(0),
+                      previous_total_cents=pl.col("previous_total_cents").fill_null(0))
+        .with_columns(change_cents=pl.col("total_cents") - pl.col("previous_total_cents"))
+        .filter((pl.col("change_cents") != 0) & pl.lit(data.previous_period is not None))  # the first period: none
+        .sort([pl.col("change_cents").abs(), "account_id"], descending=[True, False]).head(TOP_ACCOUNTS)
+        .select("account_id", "account_name", "previous_total_cents", "total_cents", "change_cents",
+                pl.lit(data.previous_period, pl.String).alias("previous_period"))
+        .with_columns(change=amount_column("change_cents", exponent))
     )
 
 
 def trend(data: PeriodData) -> pl.DataFrame:
+    """The last issued periods: charges (base fees, and usage with minimums and late adjustments), less
+    discounts and credits, give the total invoiced."""
     return data.trend.with_columns(total=amount_column("total_cents", data.period.exponent))
 
 
