@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from billing_pipeline.lib.ingest.catalog import CatalogError, read_catalog, write_catalog
-from billing_pipeline.lib.ingest.event_rules import judge_json_lines
+from billing_pipeline.lib.ingest.event_rules import judge_json_lines, prepare
 from billing_pipeline.lib.ingest.usage_events import DEFAULT_LATE_TOLERANCE_HOURS, latest_allowed
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,9 @@ class EventJudge:
         self.late_tolerance_hours = late_tolerance_hours
         self._db = duckdb.connect(":memory:")
         self._db.execute("SET TimeZone = 'UTC'")
+        # Once, before any request: the rules' helper function is shared by every cursor, and
+        # registering it from concurrent cursors races.
+        prepare(self._db)
         self._seen: tuple | None = None
         self.loaded = False
         self.problem: str | None = None
