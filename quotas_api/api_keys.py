@@ -20,6 +20,7 @@ prints the key (once, alone on stdout) and appends its entry to the keys file.
 import argparse
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import sys
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+log = logging.getLogger(__name__)
 
 SERVICE_ROLE = "service"
 KEY_PREFIX = "qk_"
@@ -76,6 +79,44 @@ class KeyRing:
         except (OSError, yaml.YAMLError) as exc:
             raise KeysFileError(f"cannot read API keys file {path}: {exc}") from None
         return cls(_parse_entries(document, path))
+
+
+class WatchedKeyRing:
+    """The key ring of a keys file, reloaded when the file changes: new and revoked keys take effect
+    without a restart. A file that does not parse leaves the last good ring in force (and is logged)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen = _file_signature(path)
+        self.ring = KeyRing.from_file(path)
+
+    def __len__(self) -> int:
+        return len(self.ring)
+
+    def authenticate(self, presented: bytes) -> ApiKey | None:
+        return self.ring.authenticate(presented)
+
+    def refresh(self) -> bool:
+        """True when a changed file was loaded. Blocking (reads the file)."""
+        signature = _file_signature(self.path)
+        if signature == self._seen:
+            return False
+        self._seen = signature
+        try:
+            self.ring = KeyRing.from_file(self.path)
+        except KeysFileError as exc:
+            log.error("kept the %d API key(s) in force: %s", len(self.ring), exc)
+            return False
+        log.info("reloaded %d API key(s) from %s", len(self.ring), self.path)
+        return True
+
+
+def _file_signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 def hash_api_key(key: str) -> str:

@@ -5,7 +5,7 @@ Configuration comes from the environment when the app starts (see Settings.from_
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,11 +13,17 @@ import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from swagger_ui import api_doc
 
-from quotas_api.api_keys import KeyRing
+from billing_pipeline.exchange.event_intake import IntakeLog
+from quotas_api.api_keys import WatchedKeyRing
+from quotas_api.event_judge import EventJudge
+from quotas_api.live_counters import InMemoryLiveCounters
+from quotas_api.live_usage import LiveUsage
 from quotas_api.errors import EXCEPTION_HANDLERS
+from quotas_api.openapi import openapi_schema
 from quotas_api.metrics import ApiMetrics, RequestMetricsMiddleware
-from quotas_api.routes import quotas, service, stripe_webhook
+from quotas_api.routes import events, quotas, service, stripe_webhook
 from quotas_api.services import STATE_KEY, Services
 from quotas_api.settings import Settings
 from quotas_api.snapshot_store import SnapshotStore
@@ -25,7 +31,7 @@ from quotas_api.snapshot_store import SnapshotStore
 log = logging.getLogger(__name__)
 
 # Each module exposes `routes`; a new endpoint family (e.g. a webhook) is one more module here.
-ROUTE_MODULES = (quotas, service, stripe_webhook)
+ROUTE_MODULES = (quotas, events, service, stripe_webhook)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -34,21 +40,48 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         resolved = settings or Settings.from_env(os.environ)
-        keys = KeyRing.from_file(resolved.api_keys_file)
+        keys = WatchedKeyRing(resolved.api_keys_file)
         log.info("loaded %d API key(s) from %s", len(keys), resolved.api_keys_file)
-        store = SnapshotStore(resolved.snapshot_path, metrics, resolved.stale_after_seconds)
+        judge = EventJudge(resolved.catalog)
+        await anyio.to_thread.run_sync(judge.refresh)
+        intake = IntakeLog(resolved.intake_dir, resolved.intake_max_bytes, resolved.intake_max_age_seconds)
+        live = LiveUsage(resolved.intake_dir, judge, InMemoryLiveCounters(), intake)
+        store = SnapshotStore(resolved.snapshot_path, metrics, resolved.stale_after_seconds, live)
         await anyio.to_thread.run_sync(store.refresh)
-        async with anyio.create_task_group() as background:
-            background.start_soon(store.watch, resolved.reload_interval_seconds)
-            yield {STATE_KEY: Services(settings=resolved, keys=keys, snapshots=store, metrics=metrics)}
-            background.cancel_scope.cancel()
+        known = await anyio.to_thread.run_sync(live.rebuild)
+        log.info("counting %d event(s) accepted in the open period from the intake files", known)
+        try:
+            async with anyio.create_task_group() as background:
+                background.start_soon(store.watch, resolved.reload_interval_seconds)
+                background.start_soon(_watch, resolved.reload_interval_seconds, (keys.refresh, judge.refresh, live.rotate_if_due))
+                yield {STATE_KEY: Services(settings=resolved, keys=keys, snapshots=store, metrics=metrics, live=live)}
+                background.cancel_scope.cancel()
+        finally:
+            # Hand the open intake file to ingestion.
+            live.close()
 
-    return Starlette(
-        routes=[route for module in ROUTE_MODULES for route in module.routes],
+    routes = [route for module in ROUTE_MODULES for route in module.routes]
+    app = Starlette(
+        routes=routes,
         middleware=[Middleware(RequestMetricsMiddleware, metrics=metrics)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    # Interactive docs (Swagger UI, its assets shipped in the package: no CDN) on the same OpenAPI
+    # description as /openapi.json. host_inject off: that is a Swagger 2 field, not OpenAPI 3.1.
+    api_doc(app, config=openapi_schema(routes), url_prefix="/docs", title="Quota API", host_inject=False)
+    return app
+
+
+async def _watch(interval_seconds: float, refreshers: tuple[Callable[[], object], ...]) -> None:
+    """Keys file, catalog and intake file rotation, looked at every interval until cancelled."""
+    while True:
+        await anyio.sleep(interval_seconds)
+        for refresh in refreshers:
+            try:
+                await anyio.to_thread.run_sync(refresh)
+            except Exception:
+                log.exception("periodic %s failed; trying again", getattr(refresh, "__qualname__", refresh))
 
 
 app = create_app()

@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, WithJsonSchema, model_validator
 
 from billing_pipeline.exchange.quota_snapshot import ACCOUNT_STATUSES, ENFORCEMENTS, STATUSES
 
@@ -22,7 +22,10 @@ QuantityNumber = Annotated[
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 Enforcement = Literal[ENFORCEMENTS]  # type: ignore[valid-type]
 AccountStatus = Literal[ACCOUNT_STATUSES]  # type: ignore[valid-type]
-CheckReason = Literal["unlimited", "within_limit", "soft_limit_exceeded", "hard_limit_exceeded", "account_suspended"]
+CheckReason = Literal[
+    "unlimited", "within_limit", "soft_limit_exceeded", "hard_limit_exceeded", "quota_exhausted", "account_suspended",
+    "already_consumed",
+]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
@@ -59,6 +62,10 @@ class AccountFields(Model):
     trial: Trial
     credits_remaining: Credits
     as_of: str = Field(description="When the pipeline generated the snapshot this answer comes from (UTC).")
+    live_through: str | None = Field(
+        description="When the newest event accepted by the API was accepted (UTC): `used` counts the snapshot's "
+        "usage plus every event accepted since that the snapshot does not include; null when none was."
+    )
 
 
 class QuotaFields(Model):
@@ -83,12 +90,31 @@ class MetricQuota(AccountFields, QuotaFields):
 class QuotaCheckRequest(Model):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"account_id": "acme", "metric": "api_calls", "quantity": 10}]},
+        json_schema_extra={
+            "examples": [{"account_id": "acme", "metric": "api_calls", "quantity": 10},
+                         {"account_id": "acme", "metric": "api_calls", "quantity": 1, "consume": True,
+                          "event_id": "evt_0001", "enforce": True}],
+            # consume needs an event_id
+            "if": {"properties": {"consume": {"const": True}}, "required": ["consume"]},
+            "then": {"required": ["event_id"], "properties": {"event_id": {"type": "string"}}},
+        },
     )
 
     account_id: Identifier
     metric: Identifier
     quantity: QuantityNumber = Field(description="Units about to be used; at most 6 decimals.")
+    consume: bool = Field(False, description="Record the use when allowed, atomically with the check: concurrent "
+                          "callers never pass a hard limit together. Needs event_id.")
+    event_id: Identifier | None = Field(None, description="With consume: the usage event's id. Sending it again "
+                                        "consumes nothing more (answered as a duplicate).")
+    enforce: bool = Field(False, description="Answer a refusal with HTTP 429, Retry-After (seconds to the period's "
+                          "end) and a body to show the user, instead of a 200 with allowed false.")
+
+    @model_validator(mode="after")
+    def _consume_needs_event_id(self) -> "QuotaCheckRequest":
+        if self.consume and self.event_id is None:
+            raise ValueError("consume needs an event_id (the id of the usage event it records)")
+        return self
 
 
 class QuotaCheckResult(Model):
@@ -103,7 +129,57 @@ class QuotaCheckResult(Model):
     reason: CheckReason
     message: str
     enforcement: Enforcement
+    used: JsonNumber = Field(description="Use before this request: the snapshot's plus what the API accepted since.")
+    limit: JsonNumber | None
+    remaining: JsonNumber | None = Field(description="limit - used before this request, at least 0; null when unlimited.")
+    consumed: bool = Field(description="This request recorded the use (consume only).")
+    duplicate: bool = Field(description="The event_id was consumed before: nothing more was recorded.")
     as_of: str
+    live_through: str | None = Field(description="When the newest event the answer counts was accepted (UTC).")
+
+
+class QuotaRefusal(Model):
+    error: ErrorDetail
+    account_id: str
+    metric: str
+    current_usage: JsonNumber
+    limit: JsonNumber | None
+    remaining: JsonNumber | None
+    requested: JsonNumber
+    period_end: date = Field(description="The quota resets when this day begins (UTC).")
+    retry_after_seconds: int
+    next_step: str = Field(description="What the user can do, in words a calling service can show.")
+
+
+EVENT_EXAMPLE = {"event_id": "evt_0001", "account_id": "acme", "metric": "api_calls", "quantity": 1,
+                 "occurred_at": "2026-05-03T12:00:00Z", "user_id": "u_42", "endpoint": "/v1/review"}
+# The body is only shaped here (an object, or an array of up to 1,000): each event's fields are judged
+# by the raw event contract, and an event that breaks it is listed in `rejected`, not refused whole.
+UsageEvent = Annotated[dict, WithJsonSchema({
+    "type": "object",
+    "description": "A usage event in the raw event contract: event_id, account_id, metric, occurred_at (RFC 3339 "
+    "with an offset) required; quantity (a number >= 0, at most 9 decimals; default 1), user_id, endpoint, "
+    "request_id and properties (an object) optional.",
+    "examples": [EVENT_EXAMPLE],
+})]
+
+
+class EventsRequest(RootModel[UsageEvent | Annotated[list[UsageEvent], Field(max_length=1000)]]):
+    model_config = ConfigDict(json_schema_extra={"examples": [EVENT_EXAMPLE, [EVENT_EXAMPLE]]})
+
+
+class RejectedEvent(Model):
+    index: int = Field(description="Position in the posted array (0 for a single event).")
+    event_id: str | None
+    reason: str = Field(description="The rule broken, as in the quarantine (e.g. unknown_metric), or "
+                        "account_not_allowed: an account's key posted another account's event.")
+    detail: str
+
+
+class EventsResult(Model):
+    accepted: int = Field(description="New events, written durably and counted.")
+    duplicates: int = Field(description="Events whose event_id was accepted before: not written again.")
+    rejected: list[RejectedEvent]
 
 
 class SnapshotHealth(Model):
@@ -128,4 +204,4 @@ class Health(Model):
     snapshot: SnapshotHealth
 
 
-SCHEMA_MODELS = (ErrorBody, AccountQuotas, MetricQuota, QuotaCheckRequest, QuotaCheckResult, Health)
+SCHEMA_MODELS = (ErrorBody, AccountQuotas, MetricQuota, QuotaCheckRequest, QuotaCheckResult, QuotaRefusal, EventsRequest, EventsResult, Health)

@@ -7,7 +7,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
-from quotas_api.models import SCHEMA_MODELS, QuotaCheckRequest
+from quotas_api.models import SCHEMA_MODELS, EventsRequest, QuotaCheckRequest
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def _path_parameter(name: str, description: str, example: str) -> dict[str, Any]
 
 def openapi_schema(routes: list[BaseRoute]) -> dict[str, Any]:
     _, definitions = models_json_schema(
-        [(model, "validation" if model is QuotaCheckRequest else "serialization") for model in SCHEMA_MODELS],
+        [(model, "validation" if model in (QuotaCheckRequest, EventsRequest) else "serialization") for model in SCHEMA_MODELS],
         ref_template="#/components/schemas/{model}",
     )
     generator = SchemaGenerator(
@@ -39,8 +39,9 @@ def openapi_schema(routes: list[BaseRoute]) -> dict[str, Any]:
             "info": {
                 "title": "Quota lookup service",
                 "version": "1",
-                "description": "Quotas of each account's open billing period, from the pipeline's latest "
-                "quota snapshot. Every answer carries as_of, the snapshot's generation time.",
+                "description": "Usage events in, and quotas of each account's open billing period out: the "
+                "pipeline's latest quota snapshot plus every event the API accepted since. Every answer "
+                "carries as_of (the snapshot's generation time) and live_through (the newest accepted event).",
             },
             "security": [{"apiKey": []}],
             "components": {
@@ -65,6 +66,7 @@ def openapi_schema(routes: list[BaseRoute]) -> dict[str, Any]:
                     "TooLarge": _error("The body is too large."),
                     "Invalid": _error("The body is JSON but not a valid request."),
                     "SnapshotUnavailable": _error("No quota snapshot has been loaded yet."),
+                    "CatalogUnavailable": _error("No valid catalog to judge events against (see the service log)."),
                 },
             },
         }

@@ -27,6 +27,9 @@ def check_quota(figures: QuotaFigures, quantity: Decimal) -> CheckOutcome:
     after = figures.limit - figures.used - quantity
     if after >= 0:
         return CheckOutcome(True, after, ZERO, "within_limit", "within the limit")
+    if figures.enforcement == "hard" and figures.used >= figures.limit:
+        return CheckOutcome(False, remaining, ZERO, "quota_exhausted",
+                            "refused: the quota is exhausted, nothing is left under the hard limit")
     if figures.enforcement == "hard":
         return CheckOutcome(
             False,

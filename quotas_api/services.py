@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 from starlette.types import Scope
 
-from quotas_api.api_keys import KeyRing
+from quotas_api.api_keys import WatchedKeyRing
+from quotas_api.live_usage import LiveUsage
 from quotas_api.metrics import ApiMetrics
 from quotas_api.settings import Settings
 from quotas_api.snapshot_store import SnapshotStore
@@ -15,9 +16,10 @@ STATE_KEY = "quotas_api"
 @dataclass(frozen=True)
 class Services:
     settings: Settings
-    keys: KeyRing
+    keys: WatchedKeyRing
     snapshots: SnapshotStore
     metrics: ApiMetrics
+    live: LiveUsage
 
 
 def services(scope: Scope) -> Services:

@@ -1,10 +1,11 @@
-"""Where the service finds its snapshot and keys, read from the environment when the app starts."""
+"""Where the service finds its snapshot, keys, catalog and landing folder, read from the environment when the app starts."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from billing_pipeline.exchange.data_dir import DataDir
+from billing_pipeline.exchange.event_intake import DEFAULT_MAX_AGE_SECONDS, DEFAULT_MAX_BYTES
 from billing_pipeline.exchange.quota_snapshot import SNAPSHOT_FILENAME
 
 API_KEYS_FILENAME = "api_keys.yaml"
@@ -20,6 +21,24 @@ class Settings:
     # Stripe webhooks: without a secret the endpoint answers 503 (it cannot verify anything).
     stripe_webhook_secret: str | None = None
     stripe_inbox: Path = DataDir(Path("data")).stripe_inbox
+    # Event intake: accepted events land in <landing_usage>/<UTC day>/, judged against <catalog_dir>.
+    # None: derived from the snapshot's data folder (<data>/serving/... -> <data>/landing/usage, <data>/catalog).
+    landing_usage: Path | None = None
+    catalog_dir: Path | None = None
+    intake_max_bytes: int = DEFAULT_MAX_BYTES
+    intake_max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS
+
+    @property
+    def data_dir(self) -> DataDir:
+        return DataDir(self.snapshot_path.parent.parent)
+
+    @property
+    def intake_dir(self) -> Path:
+        return self.landing_usage or self.data_dir.landing_usage
+
+    @property
+    def catalog(self) -> Path:
+        return self.catalog_dir or self.data_dir.catalog
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
@@ -28,7 +47,9 @@ class Settings:
         QUOTAS_API_KEYS_FILE (default <data>/catalog/api_keys.yaml),
         QUOTAS_API_RELOAD_INTERVAL seconds (default 1), QUOTAS_API_STALE_AFTER seconds (default 93600),
         STRIPE_WEBHOOK_SECRET (the webhook endpoint's signing secret, whsec_...),
-        STRIPE_INBOX_DIR (default <data>/landing/stripe_events).
+        STRIPE_INBOX_DIR (default <data>/landing/stripe_events),
+        QUOTAS_API_INTAKE_MAX_AGE seconds (default 60): an intake file is handed to ingestion this long
+        after it was opened at the latest.
         """
         data_dir = DataDir(Path(env.get("BILLING_DATA_DIR") or "data"))
         return cls(
@@ -38,6 +59,9 @@ class Settings:
             stale_after_seconds=_positive(env, "QUOTAS_API_STALE_AFTER", cls.stale_after_seconds),
             stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
             stripe_inbox=Path(env.get("STRIPE_INBOX_DIR") or data_dir.stripe_inbox),
+            landing_usage=data_dir.landing_usage,
+            catalog_dir=data_dir.catalog,
+            intake_max_age_seconds=_positive(env, "QUOTAS_API_INTAKE_MAX_AGE", cls.intake_max_age_seconds),
         )
 
 

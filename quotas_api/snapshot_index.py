@@ -7,16 +7,21 @@ they were read into, addressed by its offsets: no Python object per row, so a re
 the per-account dict and holds the GIL for milliseconds at a time.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 import polars as pl
 import pyarrow as pa
 
-from billing_pipeline.exchange.quota_snapshot import QuotaSnapshotFile, SnapshotError, as_of_text
+from collections.abc import Callable
+from datetime import date
 
-FIGURE_COLUMNS = ("limit", "used", "enforcement", "account_status")
+from billing_pipeline.exchange.quota_snapshot import QuotaSnapshotFile, SnapshotError, as_of_text, render_quota
+
+FIGURE_COLUMNS = ("limit", "used", "enforcement", "account_status", "included", "period", "period_end")
+# Usage accepted since the snapshot for (account_id, metric, period): what the live counters add.
+LiveUsed = Callable[[str, str, str], Decimal]
 # Python objects are made in slices of this many accounts, so that while a reload runs in its
 # thread the event loop gets the GIL back every few milliseconds.
 SLICE_ROWS = 20_000
@@ -32,12 +37,20 @@ class QuotaFigures:
     used: Decimal
     enforcement: str
     account_status: str
+    # Defaults for figures made by hand (tests): a snapshot row always has all three.
+    included: Decimal = Decimal(0)
+    period: str = ""
+    period_end: date | None = None
+
+    def plus(self, used: Decimal) -> "QuotaFigures":
+        return replace(self, used=self.used + used)
 
 
 @dataclass(frozen=True)
 class QuotaIndex:
     generated_at: datetime
     as_of: str
+    included_files: frozenset[str]
     row_count: int
     account_count: int
     # account_id -> (header b'{"account_id":...,"as_of":"..."' without its closing brace, first row,
@@ -46,6 +59,7 @@ class QuotaIndex:
     # Row i's metric is _row_metric[i], one character per row (its code point is the metric's
     # index), so finding an account's row for a metric is one str.find over the account's rows.
     _metric_char: dict[str, str]
+    _metric_names: tuple[str, ...]
     _row_metric: str
     # Row i's b'"metric":...,"percent_used":...' (no braces) is _row_json[_row_offset[i]:_row_offset[i + 1]].
     _row_json: memoryview
@@ -55,29 +69,47 @@ class QuotaIndex:
     def has_account(self, account_id: str) -> bool:
         return account_id in self._accounts
 
-    def account_json(self, account_id: str) -> bytes | None:
+    def account_json(self, account_id: str, live: LiveUsed, header_tail: bytes) -> bytes | None:
+        """The account's answer with `header_tail` (more header fields) after its header, its figures
+        moved on by `live`."""
         entry = self._accounts.get(account_id)
         if entry is None:
             return None
         header, start, stop = entry
-        quotas = b"},{".join([self._quota(row) for row in range(start, stop)])
-        return header + b',"quotas":[{' + quotas + b"}]}"
+        quotas = b"},{".join([self._quota(account_id, row, live) for row in range(start, stop)])
+        return header + header_tail + b',"quotas":[{' + quotas + b"}]}"
 
-    def quota_json(self, account_id: str, metric: str) -> bytes | None:
+    def quota_json(self, account_id: str, metric: str, live: LiveUsed, header_tail: bytes) -> bytes | None:
         found = self._row(account_id, metric)
         if found is None:
             return None
         header, row = found
-        return b"".join((header, b",", self._quota(row), b"}"))
+        return b"".join((header, header_tail, b",", self._quota(account_id, row, live), b"}"))
 
     def figures(self, account_id: str, metric: str) -> QuotaFigures | None:
+        """The snapshot's figures (without live usage)."""
         found = self._row(account_id, metric)
-        if found is None:
-            return None
-        return QuotaFigures(*(self._figures.column(c)[found[1]].as_py() for c in FIGURE_COLUMNS))
+        return None if found is None else self._row_figures(found[1])
 
-    def _quota(self, row: int) -> memoryview:
-        return self._row_json[self._row_offset[row] : self._row_offset[row + 1]]
+    def account_figures(self, account_id: str) -> list[tuple[str, QuotaFigures]]:
+        """(metric, snapshot figures) of each of the account's quotas."""
+        entry = self._accounts.get(account_id)
+        if entry is None:
+            return []
+        _header, start, stop = entry
+        return [(self._metric_names[ord(self._row_metric[row])], self._row_figures(row)) for row in range(start, stop)]
+
+    def _row_figures(self, row: int) -> QuotaFigures:
+        return QuotaFigures(*(self._figures.column(c)[row].as_py() for c in FIGURE_COLUMNS))
+
+    def _quota(self, account_id: str, row: int, live: LiveUsed) -> memoryview | bytes:
+        metric = self._metric_names[ord(self._row_metric[row])]
+        added = live(account_id, metric, self._figures.column("period")[row].as_py())
+        if not added:
+            # Nothing accepted since the snapshot: the figures as the file rendered them.
+            return self._row_json[self._row_offset[row] : self._row_offset[row + 1]]
+        figures = self._row_figures(row).plus(added)
+        return render_quota(metric, figures.enforcement, figures.included, figures.limit, figures.used)
 
     def _row(self, account_id: str, metric: str) -> tuple[bytes, int] | None:
         """The account's header and the row of its quota for `metric`."""
@@ -115,10 +147,12 @@ def build_index(snapshot: QuotaSnapshotFile) -> QuotaIndex:
     return QuotaIndex(
         generated_at=snapshot.generated_at,
         as_of=as_of_text(snapshot.generated_at),
+        included_files=snapshot.included_files,
         row_count=rows.height,
         account_count=headers.height,
         _accounts=_account_entries(headers),
         _metric_char={name: chr(code) for code, name in enumerate(metrics.to_list())},
+        _metric_names=tuple(metrics.to_list()),
         _row_metric=metric_codes.astype("<u4").tobytes().decode("utf-32-le"),
         _row_json=memoryview(data) if data is not None else memoryview(b""),
         _row_offset=memoryview(offsets).cast("q")[fragments.offset :],

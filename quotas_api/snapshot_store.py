@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import anyio.to_thread
 from polars.exceptions import PanicException
 
 from billing_pipeline.exchange.quota_snapshot import SnapshotError, read_quota_snapshot
+from quotas_api.live_usage import LiveUsage
 from quotas_api.metrics import ApiMetrics
 from quotas_api.snapshot_index import QuotaIndex, build_index
 
@@ -34,8 +36,10 @@ class LoadFailure:
 
 
 class SnapshotStore:
-    def __init__(self, path: Path, metrics: ApiMetrics, stale_after_seconds: float) -> None:
+    def __init__(self, path: Path, metrics: ApiMetrics, stale_after_seconds: float,
+                 live: LiveUsage | None = None) -> None:
         self.path = path
+        self._live = live
         self.stale_after_seconds = stale_after_seconds
         self.current: QuotaIndex | None = None
         self.loaded_at: datetime | None = None
@@ -87,7 +91,9 @@ class SnapshotStore:
             self._fail(f"unexpected error loading {self.path.name}: {exc!r}")
             return False
         self.last_load_seconds = time.perf_counter() - started
-        self.current = index
+        # With live counting, the counts of the files the new snapshot includes go in the same step.
+        with self._live.swapping(index) if self._live else nullcontext():
+            self.current = index
         self.loaded_at = datetime.now(UTC)
         self.last_failure = None
         self._metrics.snapshot_reloads.labels("loaded").inc()

@@ -10,6 +10,11 @@ Besides the typed columns the file carries the quota API's JSON, pre-rendered he
 cheap: `serving_header` (an account's period, plan, trial, credits and as_of, on the account's
 first row only) and `serving_quota` (each row's quota figures). Rendering 800k rows takes longer
 than the API may spend reloading, and reading the rendered text back takes a fraction of it.
+
+The metadata also lists `included_files`: the landed files (as raw.ingest_files names them,
+`<day>/<file>`) whose events the snapshot's figures include. The quota API adds to `used` the
+events it accepted into intake files (event_intake.py) that are not on that list, so an event is
+counted once before ingestion and once after, never twice or not at all.
 """
 
 import io
@@ -18,7 +23,8 @@ import os
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
@@ -26,8 +32,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 SNAPSHOT_FILENAME = "quota_snapshot.parquet"
-# 2: account_status added (suspended accounts are refused).
-FORMAT_VERSION = 2
+# 2: account_status added (suspended accounts are refused). 3: included_files in the metadata.
+FORMAT_VERSION = 3
 METADATA_KEY = b"billing_pipeline.quota_snapshot"
 
 QUANTITY = pl.Decimal(18, 6)
@@ -87,9 +93,12 @@ class QuotaSnapshotFile:
     serving: pl.DataFrame
     """The SERVING_SCHEMA columns, row for row beside `rows`."""
     generated_at: datetime
+    included_files: frozenset[str]
+    """Landed files (`<day>/<file>`) whose events the figures include."""
 
 
-def write_quota_snapshot(rows: pl.DataFrame, serving_dir: Path, generated_at: datetime) -> Path:
+def write_quota_snapshot(rows: pl.DataFrame, serving_dir: Path, generated_at: datetime,
+                         included_files: Iterable[str] = ()) -> Path:
     """Validate `rows` and publish them atomically as `serving_dir/SNAPSHOT_FILENAME`."""
     if generated_at.tzinfo is None:
         raise SnapshotError("generated_at must be timezone-aware")
@@ -98,7 +107,8 @@ def write_quota_snapshot(rows: pl.DataFrame, serving_dir: Path, generated_at: da
         rows = validate_rows(rows)
     except SnapshotError as exc:
         raise SnapshotError(f"quota snapshot rows are invalid: {exc}") from None
-    metadata = {"format_version": FORMAT_VERSION, "generated_at": generated_at.isoformat()}
+    metadata = {"format_version": FORMAT_VERSION, "generated_at": generated_at.isoformat(),
+                "included_files": sorted(included_files)}
     table = (
         pl.concat([rows, _render_serving(rows, generated_at)], how="horizontal")
         .to_arrow()
@@ -116,7 +126,7 @@ def write_quota_snapshot(rows: pl.DataFrame, serving_dir: Path, generated_at: da
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    _fsync_dir(serving_dir)
+    fsync_dir(serving_dir)
     return target
 
 
@@ -134,7 +144,7 @@ def read_quota_snapshot(path: Path) -> QuotaSnapshotFile:
         frame = pl.read_parquet(io.BytesIO(content))
     except (pa.ArrowException, pl.exceptions.PolarsError, OSError) as exc:
         raise SnapshotError(f"{path.name} is not a readable Parquet file: {exc}") from None
-    generated_at = _generated_at(metadata, path)
+    generated_at, included_files = _metadata(metadata, path)
     try:
         frame = validate_rows(frame, serving=True)
     except SnapshotError as exc:
@@ -143,6 +153,7 @@ def read_quota_snapshot(path: Path) -> QuotaSnapshotFile:
         rows=frame.select(list(SNAPSHOT_SCHEMA)),
         serving=frame.select(list(SERVING_SCHEMA)),
         generated_at=generated_at,
+        included_files=included_files,
     )
 
 
@@ -210,6 +221,36 @@ def json_number(value: Decimal | None) -> str:
     return "0" if text == "-0" else text
 
 
+def quota_status(used: Decimal, limit: Decimal | None) -> str:
+    """fct_quota_status's rule (dbt_project/models/marts/fct_quota_status.sql), for figures the API
+    moves on between snapshots: over_limit above the limit, approaching_limit from 80% of it."""
+    if limit is None:
+        return "unlimited"
+    if used > limit:
+        return "over_limit"
+    return "approaching_limit" if used * 5 >= limit * 4 else "ok"
+
+
+def percent_used(used: Decimal, limit: Decimal | None) -> Decimal | None:
+    """fct_quota_status's display figure: used / limit in percent to 2 places; a limit of 0 is all used."""
+    if limit is None:
+        return None
+    if limit == 0:
+        return Decimal(100)
+    return min((used * 100 / limit).quantize(Decimal("0.01"), ROUND_HALF_UP), Decimal("9999999.99"))
+
+
+def render_quota(metric: str, enforcement: str, included: Decimal, limit: Decimal | None, used: Decimal) -> bytes:
+    """One row's `serving_quota` fragment for figures that moved since the snapshot: the same text
+    `_render_serving` writes into the file (a test holds the two to it)."""
+    remaining = None if limit is None else max(limit - used, Decimal(0))
+    labels = json.dumps({"metric": metric, "status": quota_status(used, limit), "enforcement": enforcement},
+                        separators=(",", ":"), ensure_ascii=False)[1:-1]
+    numbers = {"included": included, "limit": limit, "used": used, "remaining": remaining,
+               "percent_used": percent_used(used, limit)}
+    return (labels + "".join(f',"{name}":{json_number(value)}' for name, value in numbers.items())).encode()
+
+
 def as_of_text(generated_at: datetime) -> str:
     return generated_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -265,7 +306,7 @@ def _schema_problems(actual: pl.Schema, expected: dict[str, pl.DataType]) -> lis
     return problems
 
 
-def _generated_at(metadata: dict[bytes, bytes], path: Path) -> datetime:
+def _metadata(metadata: dict[bytes, bytes], path: Path) -> tuple[datetime, frozenset[str]]:
     raw = metadata.get(METADATA_KEY)
     if raw is None:
         raise SnapshotError(f"{path.name} has no quota snapshot metadata: not written by write_quota_snapshot")
@@ -277,12 +318,15 @@ def _generated_at(metadata: dict[bytes, bytes], path: Path) -> datetime:
         raise SnapshotError(f"{path.name} has unreadable snapshot metadata: {exc!r}") from None
     if version != FORMAT_VERSION:
         raise SnapshotError(f"{path.name} has format version {version}, this reader knows {FORMAT_VERSION}")
+    included_files = info.get("included_files")
     if generated_at.tzinfo is None:
         raise SnapshotError(f"{path.name} has a generated_at without a timezone")
-    return generated_at.astimezone(UTC)
+    if not isinstance(included_files, list) or not all(isinstance(name, str) for name in included_files):
+        raise SnapshotError(f"{path.name} has included_files that is not a list of file names")
+    return generated_at.astimezone(UTC), frozenset(included_files)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     # The rename is only durable once the directory entry is on disk.
     fd = os.open(directory, os.O_RDONLY)
     try:

@@ -84,7 +84,13 @@ def test_a_check_over_http_answers_with_the_decision_and_the_snapshot_time(clien
         "reason": "within_limit",
         "message": "within the limit",
         "enforcement": "hard",
+        "used": Decimal("150000.5"),
+        "limit": 200000,
+        "remaining": Decimal("49999.5"),
+        "consumed": False,
+        "duplicate": False,
         "as_of": client.get("/healthz").json()["snapshot"]["generated_at"],
+        "live_through": None,
     }
 
 

@@ -32,6 +32,7 @@ def test_an_account_lookup_returns_every_quota_of_the_open_period(client: TestCl
         "trial": {"active": False, "ends_on": None},
         "credits_remaining": {"amount_cents": 2500, "currency": "usd"},
         "as_of": as_of_text(generated_at),
+        "live_through": None,
     }
     assert [q["metric"] for q in body["quotas"]] == ["api_calls", "exports", "seats"]
     assert body["quotas"][0] == {
@@ -68,6 +69,7 @@ def test_a_metric_lookup_returns_the_account_fields_and_that_quota(client: TestC
         "trial": {"active": False, "ends_on": None},
         "credits_remaining": {"amount_cents": 2500, "currency": "usd"},
         "as_of": as_of_text(generated_at),
+        "live_through": None,
         "metric": "seats",
         "status": "unlimited",
         "enforcement": "soft",
@@ -182,6 +184,7 @@ def test_openapi_json_describes_every_route(client: TestClient):
         "/v1/accounts/{account_id}/quotas",
         "/v1/accounts/{account_id}/quotas/{metric}",
         "/v1/quotas/check",
+        "/v1/events",
         "/healthz",
         "/metrics",
         "/openapi.json",

@@ -1,12 +1,14 @@
 """The quota snapshot file the quota API serves: the open month's quota status, published atomically.
 
 The API never opens the warehouse (DuckDB allows one writer and the pipeline is it), so each refresh
-of fct_quota_status is copied out to `serving/` as a file the API reloads when it changes.
+of fct_quota_status is copied out to `serving/` as a file the API reloads when it changes, with
+the list of landed files its figures include (so the API counts the events it accepted since, once).
 """
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from billing_pipeline.lib.warehouse import BillingData
@@ -28,8 +30,9 @@ def quota_snapshot(context: dg.AssetExecutionContext, billing_data: BillingData)
     columns = ", ".join(f'"{c}"' for c in SNAPSHOT_SCHEMA)
     with billing_data.warehouse(read_only=True) as con:
         rows = pl.from_arrow(con.sql(f"SELECT {columns} FROM fct_quota_status ORDER BY account_id, metric").to_arrow_table())
+        included = included_files(con, rows["period_start"].min() if rows.height else None)
     generated_at = datetime.now(timezone.utc)
-    path = write_quota_snapshot(rows, billing_data.paths.serving, generated_at)
+    path = write_quota_snapshot(rows, billing_data.paths.serving, generated_at, included)
     by_status = dict(rows.group_by("status").len().iter_rows())
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows.height,
@@ -37,10 +40,24 @@ def quota_snapshot(context: dg.AssetExecutionContext, billing_data: BillingData)
         "period": rows["period"].first() if rows.height else "",
         "path": dg.MetadataValue.path(str(path)),
         "generated_at": generated_at.isoformat(),
+        "included_files": len(included),
         "by_status": dg.MetadataValue.md(markdown.mapping(by_status, "status", "account x metric")),
         "over_limit": dg.MetadataValue.md(markdown.table(
             rows.filter(pl.col("status") == "over_limit").select("account_id", "metric", "used", "limit", "enforcement"))),
     })
+
+
+def included_files(con: duckdb.DuckDBPyConnection, first_period_start: date | None) -> list[str]:
+    """The landed files fct_quota_status was rated from (runs of one data folder never overlap, lib/run_lock.py,
+    and rating follows ingestion): every file ingestion has taken, read or set aside, from the day before the
+    earliest open period on (the quota API only asks about files of open periods). In-flight files
+    (dot-prefixed) are not taken: ingestion reads them once they have their final name."""
+    since = (first_period_start or date.today().replace(day=1)) - timedelta(days=1)
+    if not con.sql("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'ingest_files'").fetchall():
+        return []
+    return [name for (name,) in con.execute(
+        "SELECT source_file FROM raw.ingest_files WHERE landing_date >= ? AND file_status <> 'hidden_file' "
+        "ORDER BY source_file", [since]).fetchall()]
 
 
 quota_snapshot_job = dg.define_asset_job(
