@@ -10,24 +10,14 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import stripe
 
 from billing_pipeline.lib.warehouse import connect
-from tests.cli.commands import CLI, cli, cli_env
+from tests.cli.commands import CLI, cli_env
 from tests.stripe_local.server_process import ServerProcess, server_process
 
 AS_OF = "2026-09-10"
 LOCAL_KEY = "sk_test_local"
-
-
-@pytest.fixture(scope="module")
-def landed(tmp_path_factory) -> Path:
-    """Four landed days around a month end (August closes and is issued); never run here (tests copy it)."""
-    data = tmp_path_factory.mktemp("crash") / "data"
-    cli(data, "generate", "--accounts", "8", "--start", "2026-08-30", "--days", "4", "--events-per-day", "120",
-        "--no-file-faults").check_returncode()
-    return data
 
 
 def _copy(landed: Path, to: Path) -> Path:
@@ -90,10 +80,10 @@ def _billed(data: Path, server: ServerProcess) -> dict:
     }
 
 
-def test_a_run_killed_in_each_phase_and_run_again_bills_what_an_uninterrupted_run_bills(landed, tmp_path):
+def test_a_run_killed_in_each_phase_and_run_again_bills_what_an_uninterrupted_run_bills(four_landed_days, tmp_path):
     with server_process(tmp_path / "stripe-reference") as reference_server:
         reference_server.start("--autopay")
-        reference = _copy(landed, tmp_path / "reference")
+        reference = _copy(four_landed_days, tmp_path / "reference")
         done = _run(reference, reference_server)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         expected = _billed(reference, reference_server)
@@ -101,7 +91,7 @@ def test_a_run_killed_in_each_phase_and_run_again_bills_what_an_uninterrupted_ru
 
     with server_process(tmp_path / "stripe-crashed") as server:
         server.start("--autopay")
-        data = _copy(landed, tmp_path / "crashed")
+        data = _copy(four_landed_days, tmp_path / "crashed")
         _kill_when(data, server, lambda: "ingest_job 2026-08-31" in _latest_log(data))  # two of four days ingested
         _kill_when(data, server, lambda: "START sql" in _latest_log(data))  # dbt building the models
         _kill_when(data, server, lambda: len(_stripe_invoices(server)) >= 2)  # mid-publishing

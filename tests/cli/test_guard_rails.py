@@ -17,33 +17,24 @@ from billing_pipeline.lib.warehouse import connect
 from tests.cli.commands import CLI, cli as _cli, cli_env as _env
 
 
-@pytest.fixture(scope="module")
-def small_folder(tmp_path_factory) -> Path:
-    """Four landed days around a month end, with the catalog; never run here (tests copy it)."""
-    data = tmp_path_factory.mktemp("guard") / "data"
-    _cli(data, "generate", "--accounts", "6", "--start", "2026-08-30", "--days", "4", "--events-per-day", "60",
-         "--no-file-faults").check_returncode()
-    return data
-
-
 def _nothing_happened(data: Path) -> bool:
     return not (data / "warehouse").exists() and not (data / "stripe").exists()
 
 
-def test_an_as_of_after_today_is_refused_in_one_line_and_nothing_is_done(small_folder):
+def test_an_as_of_after_today_is_refused_in_one_line_and_nothing_is_done(four_landed_days):
     tomorrow = today() + timedelta(days=1)
-    done = _cli(small_folder, "run", "--as-of", tomorrow.isoformat(), timeout=60)
+    done = _cli(four_landed_days, "run", "--as-of", tomorrow.isoformat(), timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip() == (f"--as-of {tomorrow} is after today ({today()}, UTC): months that have not happened "
                                    "are never issued")
-    assert _nothing_happened(small_folder)
+    assert _nothing_happened(four_landed_days)
 
 
-def test_an_as_of_before_the_first_data_is_refused_in_one_line(small_folder):
-    done = _cli(small_folder, "run", "--as-of", "2025-06-01", timeout=60)
+def test_an_as_of_before_the_first_data_is_refused_in_one_line(four_landed_days):
+    done = _cli(four_landed_days, "run", "--as-of", "2025-06-01", timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip() == "--as-of 2025-06-01 is before the first data (2026-08-01, the first subscription's month)"
-    assert _nothing_happened(small_folder)
+    assert _nothing_happened(four_landed_days)
 
 
 def test_a_malformed_as_of_names_the_expected_form():
@@ -88,9 +79,9 @@ def test_every_option_of_every_command_has_help_text():
         assert command.description or name == "billing-pipeline", name
 
 
-def test_sigterm_stops_a_run_in_one_line_and_the_next_run_carries_on(small_folder, tmp_path):
+def test_sigterm_stops_a_run_in_one_line_and_the_next_run_carries_on(four_landed_days, tmp_path):
     data = tmp_path / "data"
-    subprocess.run(["cp", "-r", str(small_folder), str(data)], check=True)
+    subprocess.run(["cp", "-r", str(four_landed_days), str(data)], check=True)
     as_of = date(2026, 9, 10).isoformat()
     process = subprocess.Popen([CLI, "run", "--as-of", as_of], env=_env(data), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
