@@ -13,7 +13,8 @@ from typing import Any
 
 from billing_pipeline.cli.common import data_dir, today
 from billing_pipeline.cli.console import Console, RunLog
-from billing_pipeline.cli.ingest_summary import held_periods, hold_lines, ingest_failed, ingest_summary_lines, landed_days
+from billing_pipeline.cli.ingest_summary import (days_to_ingest, held_periods, hold_lines, ingest_failed, ingest_summary_lines,
+                                                  landed_days)
 from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.data_start import BadStartDate, data_start
 from billing_pipeline.lib.run_lock import FolderBusy, run_lock
@@ -54,6 +55,7 @@ class Context:
     started_at: datetime
     console: Console
     stripe: str | None = None  # where publishing goes, once asked
+    full_refresh: bool = False  # read every landed file again and rebuild the incremental models
 
 
 @dataclass(frozen=True)
@@ -79,14 +81,18 @@ def _once(ctx: Context) -> list[Launch]:
 
 
 def _landed_days(ctx: Context) -> list[Launch]:
-    return [Launch(day, day) for day in landed_days(ctx.paths)]
+    """The days with a new, changed or removed file; every landed day, each file read again, on a full refresh."""
+    if ctx.full_refresh:
+        reread = {"ops": {"raw_usage_events": {"config": {"reread": True}}}}
+        return [Launch(day, day, run_config=reread) for day in landed_days(ctx.paths)]
+    return [Launch(day, day) for day in days_to_ingest(ctx.paths)]
 
 
 def _rating_window(ctx: Context) -> list[Launch]:
     from billing_pipeline.lib.rating.runs import first_month_to_rate, rating_run
 
     with _warehouse(ctx) as con:
-        plan = rating_run(first_month_to_rate(con), ctx.as_of)
+        plan = rating_run(first_month_to_rate(con), ctx.as_of, full_refresh=ctx.full_refresh)
     start, end = plan.tags["dagster/asset_partition_range_start"], plan.tags["dagster/asset_partition_range_end"]
     return [Launch(f"{start[:7]}..{end[:7]} as of {ctx.as_of}", tags=plan.tags, run_config=plan.run_config)]
 
@@ -322,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
         as_of = _validated_as_of(args.as_of, paths)
         with run_lock(paths.root), RunLog.open(paths) as log:
             console.line(f"billing-pipeline run on {paths.root} as of {as_of} (log: {log.path})")
-            ctx = Context(paths, as_of, datetime.now(timezone.utc), console)
+            ctx = Context(paths, as_of, datetime.now(timezone.utc), console, full_refresh=args.full_refresh)
             with console.interruptible():
                 ok = _run_steps(ctx, log)
     except (Refused, FolderBusy) as refused:
