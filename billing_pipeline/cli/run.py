@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
+from billing_pipeline.cli import run_record
 from billing_pipeline.cli.common import data_dir, today
 from billing_pipeline.cli.console import Console, RunLog
 from billing_pipeline.cli.ingest_summary import (days_to_ingest, held_periods, hold_lines, ingest_failed, ingest_summary_lines,
@@ -326,11 +327,21 @@ def run(args: argparse.Namespace) -> int:
             raise Refused(f"no catalog at {paths.catalog / 'plans.yaml'}: is {paths.root} the data folder? "
                           "(`billing-pipeline generate` writes a sample there)")
         as_of = _validated_as_of(args.as_of, paths)
-        with run_lock(paths.root), RunLog.open(paths) as log:
-            console.line(f"billing-pipeline run on {paths.root} as of {as_of} (log: {log.path})")
-            ctx = Context(paths, as_of, datetime.now(timezone.utc), console, full_refresh=args.full_refresh)
-            with console.interruptible():
-                ok = _run_steps(ctx, log)
+        with run_lock(paths.root):
+            # Decided before Dagster and dbt load: a run with nothing new costs a listing of the inputs.
+            since = None if args.full_refresh else run_record.nothing_new_since(paths, as_of)
+            if since is not None:
+                console.line(f"nothing new since {since:%Y-%m-%d %H:%M:%S} UTC (the last complete run, as of {as_of}): "
+                             "no landed file, catalog, setting or code changed and nothing is pending")
+                return 0
+            run_record.forget(paths)
+            with RunLog.open(paths) as log:
+                console.line(f"billing-pipeline run on {paths.root} as of {as_of} (log: {log.path})")
+                ctx = Context(paths, as_of, datetime.now(timezone.utc), console, full_refresh=args.full_refresh)
+                with console.interruptible():
+                    ok = _run_steps(ctx, log)
+            if ok:
+                run_record.write_record(paths, as_of, datetime.now(timezone.utc))
     except (Refused, FolderBusy) as refused:
         console.problem(str(refused))
         return 2
