@@ -49,7 +49,10 @@ translator = RatingTranslator(settings=DagsterDbtTranslatorSettings(enable_dupli
 
 def rating_run_config(as_of: date, grace_days: int = DEFAULT_GRACE_DAYS, full_refresh: bool = False) -> dict:
     """Run config for a job holding the rating assets (schedules, CLI, tests)."""
-    return {"ops": {RATING_OP: {"config": {"as_of": as_of.isoformat(), "grace_days": grace_days, "full_refresh": full_refresh}}}}
+    config: dict = {"as_of": as_of.isoformat(), "grace_days": grace_days}
+    if full_refresh:
+        config["full_refresh"] = True
+    return {"ops": {RATING_OP: {"config": config}}}
 
 
 def dbt_build_args(billing_data: BillingData, full_refresh: bool = False) -> list[str]:
