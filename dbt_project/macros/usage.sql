@@ -33,3 +33,22 @@
 {% macro unique_count_metrics(fields) -%}
   {%- for row in fields %}{{ dbt.string_literal(row[0]) }}{% if not loop.last %}, {% endif %}{% endfor -%}
 {%- endmacro %}
+
+{#
+  The rows of a usage history model (int_usage__*_history, keyed by account_id and period) that this
+  run prices: the window's periods not issued yet, and, for issued months re-rated for late events,
+  only the accounts being re-rated.
+#}
+{% macro priced_usage(history) -%}
+select history.*
+from {{ ref(history) }} as history
+inner join {{ ref('int_billing_periods') }} as periods
+    on history.period = periods.period and not periods.was_issued
+
+union all
+
+select history.*
+from {{ ref(history) }} as history
+inner join {{ ref('int_rerate_pairs') }} as rerate
+    on history.account_id = rerate.account_id and history.period = rerate.period
+{%- endmacro %}

@@ -1,7 +1,7 @@
 """Which landing days have something new to ingest, from the folder listing and the warehouse alone:
 no file is read or hashed. A day is due when a file appeared, went away, or has another size or
 modification time than when it was read, or when one of its files must be judged again
-(usage_events.files_to_reread: the catalog changed, or its rows no longer add up). A day whose files
+(usage_events.files_to_reread: the catalog changed what it decided). A day whose files
 only look different (touched, same bytes) is due too; its ingest then hashes them and reads nothing.
 """
 

@@ -296,9 +296,12 @@ def _same(file: "_File", known: dict) -> bool:
 def files_to_reread(con: duckdb.DuckDBPyConnection, day: date | None = None) -> set[tuple[date, str]]:
     """(landing day, file) of the files to read again although their content is the same, on `day`
     or every day: the catalog changed since (a quarantined line names an account or metric the
-    catalog has now, or a loaded row one it no longer has), or their rows no longer add up to the
-    lines read (the warehouse was damaged)."""
+    catalog has now, or a loaded row one it no longer has), or, on one day, their rows no longer add
+    up to the lines read (the warehouse was damaged; the accounting of every day at once would cost
+    a pass over every event, so only a day's ingest looks)."""
     on_day = "landing_date = $day" if day else "true"
+    damaged = ("UNION SELECT landing_date, source_file FROM raw.ingest_accounting WHERE landing_date = $day "
+               "AND file_status = 'ok' AND lines_read <> loaded + duplicates + quarantined") if day else ""
     return set(con.execute(f"""
         SELECT landing_date, source_file FROM raw.usage_quarantine
         WHERE {on_day} AND (
@@ -308,9 +311,7 @@ def files_to_reread(con: duckdb.DuckDBPyConnection, day: date | None = None) -> 
         SELECT landing_date, source_file FROM raw.usage_events
         WHERE {on_day} AND (account_id NOT IN (SELECT account_id FROM catalog.accounts)
                             OR metric NOT IN (SELECT metric_code FROM catalog.metrics))
-        UNION
-        SELECT landing_date, source_file FROM raw.ingest_accounting
-        WHERE {on_day} AND file_status = 'ok' AND lines_read <> loaded + duplicates + quarantined
+        {damaged}
     """, {"day": day} if day else {}).fetchall())
 
 
