@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--as-of", type=day, metavar="YYYY-MM-DD",
                          help="the business day that decides which months are closed, no later than today "
                               "(default: today, UTC)")
+    run_cmd.add_argument("--full-refresh", action="store_true",
+                         help="read every landed file again and rebuild the incremental usage models from every event "
+                              "(issued months stay as issued); by default only what changed is read and re-rated")
     run_cmd.set_defaults(func=run)
 
     quar = commands.add_parser("quarantine", help="what ingestion set aside and why",

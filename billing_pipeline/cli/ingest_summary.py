@@ -13,6 +13,19 @@ def landed_days(paths: DataDir) -> list[str]:
     return [day.isoformat() for day in landing_days(paths.landing_usage, *partition_days())]
 
 
+def days_to_ingest(paths: DataDir) -> list[str]:
+    """The landed days with a new, changed or removed file (or one to judge again), oldest first."""
+    from datetime import date
+
+    from billing_pipeline.defs.ingest.raw_usage_events import partition_days
+    from billing_pipeline.lib.ingest.landing_changes import days_due
+    from billing_pipeline.lib.warehouse import connect
+
+    with connect(paths.warehouse) as con:
+        due = days_due(con, paths.landing_usage, [date.fromisoformat(d) for d in landed_days(paths)], *partition_days())
+    return [day.isoformat() for day in due]
+
+
 def ingest_failed(result) -> bool:
     """Whether a run of ingest_job failed to ingest its day. A failed check is not a failure here: it
     holds only the periods it touches (raw.period_holds, which dbt reads), so rating goes on."""

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
+from billing_pipeline.cli import run_record
 from billing_pipeline.cli.common import data_dir, today
 from billing_pipeline.cli.console import Console, RunLog
-from billing_pipeline.cli.ingest_summary import held_periods, hold_lines, ingest_failed, ingest_summary_lines, landed_days
+from billing_pipeline.cli.ingest_summary import (days_to_ingest, held_periods, hold_lines, ingest_failed, ingest_summary_lines,
+                                                  landed_days)
 from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.data_start import BadStartDate, data_start
 from billing_pipeline.lib.run_lock import FolderBusy, run_lock
@@ -54,6 +56,7 @@ class Context:
     started_at: datetime
     console: Console
     stripe: str | None = None  # where publishing goes, once asked
+    full_refresh: bool = False  # read every landed file again and rebuild the incremental models
 
 
 @dataclass(frozen=True)
@@ -79,14 +82,18 @@ def _once(ctx: Context) -> list[Launch]:
 
 
 def _landed_days(ctx: Context) -> list[Launch]:
-    return [Launch(day, day) for day in landed_days(ctx.paths)]
+    """The days with a new, changed or removed file; every landed day, each file read again, on a full refresh."""
+    if ctx.full_refresh:
+        reread = {"ops": {"raw_usage_events": {"config": {"reread": True}}}}
+        return [Launch(day, day, run_config=reread) for day in landed_days(ctx.paths)]
+    return [Launch(day, day) for day in days_to_ingest(ctx.paths)]
 
 
 def _rating_window(ctx: Context) -> list[Launch]:
     from billing_pipeline.lib.rating.runs import first_month_to_rate, rating_run
 
     with _warehouse(ctx) as con:
-        plan = rating_run(first_month_to_rate(con), ctx.as_of)
+        plan = rating_run(first_month_to_rate(con), ctx.as_of, full_refresh=ctx.full_refresh)
     start, end = plan.tags["dagster/asset_partition_range_start"], plan.tags["dagster/asset_partition_range_end"]
     return [Launch(f"{start[:7]}..{end[:7]} as of {ctx.as_of}", tags=plan.tags, run_config=plan.run_config)]
 
@@ -320,11 +327,21 @@ def run(args: argparse.Namespace) -> int:
             raise Refused(f"no catalog at {paths.catalog / 'plans.yaml'}: is {paths.root} the data folder? "
                           "(`billing-pipeline generate` writes a sample there)")
         as_of = _validated_as_of(args.as_of, paths)
-        with run_lock(paths.root), RunLog.open(paths) as log:
-            console.line(f"billing-pipeline run on {paths.root} as of {as_of} (log: {log.path})")
-            ctx = Context(paths, as_of, datetime.now(timezone.utc), console)
-            with console.interruptible():
-                ok = _run_steps(ctx, log)
+        with run_lock(paths.root):
+            # Decided before Dagster and dbt load: a run with nothing new costs a listing of the inputs.
+            since = None if args.full_refresh else run_record.nothing_new_since(paths, as_of)
+            if since is not None:
+                console.line(f"nothing new since {since:%Y-%m-%d %H:%M:%S} UTC (the last complete run, as of {as_of}): "
+                             "no landed file, catalog, setting or code changed and nothing is pending")
+                return 0
+            run_record.forget(paths)
+            with RunLog.open(paths) as log:
+                console.line(f"billing-pipeline run on {paths.root} as of {as_of} (log: {log.path})")
+                ctx = Context(paths, as_of, datetime.now(timezone.utc), console, full_refresh=args.full_refresh)
+                with console.interruptible():
+                    ok = _run_steps(ctx, log)
+            if ok:
+                run_record.write_record(paths, as_of, datetime.now(timezone.utc))
     except (Refused, FolderBusy) as refused:
         console.problem(str(refused))
         return 2

@@ -29,43 +29,26 @@
   {{ return(rows[0] if rows | length > 0 and rows[0][0] is not none else none) }}
 {%- endmacro %}
 
-{#
-  The events of every period this run prices, aggregated with `select_list` / `group_by` over the
-  alias `events`: the window's open months in one range scan (literal bounds, so DuckDB skips row
-  groups outside them) and, for issued months re-rated for late events, only the accounts being
-  re-rated. With late_only, only events that landed after their month ended; the literal
-  pre-filter on landing_date lets DuckDB skip every row group landed before the first month ended.
-#}
-{% macro scan_rated_events(select_list, group_by, where='true', late_only=false) -%}
-  {%- set window = single_row("select min(period_start), max(period_end) from " ~ ref('int_billing_periods')
-                              ~ " where not was_issued") -%}
-  {%- set rerate = single_row("select min(period_start), max(period_end) from " ~ ref('int_rerate_pairs')) -%}
-  {%- set late_sql = "events.landing_date >= cast(date_trunc('month', events.usage_date) + interval 1 month as date)" -%}
-  {%- set scans = [] -%}
-  {%- for bounds, join in [(window, ''), (rerate, 'inner join ' ~ ref('int_rerate_pairs') ~ ' as rerate on events.account_id = rerate.account_id'
-                                                    ~ ' and events.occurred_at >= rerate.period_start and events.occurred_at < rerate.period_end')]
-        if bounds is not none -%}
-    {%- set scan -%}
-    {{ select_list }}
-    from {{ ref('stg_raw__usage_events') }} as events
-    {{ join }}
-    where events.occurred_at >= timestamp '{{ bounds[0] }}' and events.occurred_at < timestamp '{{ bounds[1] }}'
-      and ({{ where }})
-      {%- if late_only %}
-      and events.landing_date >= cast(date '{{ bounds[0] }}' + interval 1 month as date) and {{ late_sql }}
-      {%- endif %}
-    group by {{ group_by }}
-    {%- endset -%}
-    {%- do scans.append(scan) -%}
-  {%- endfor -%}
-  {%- if scans | length == 0 -%}
-    {{ select_list }} from {{ ref('stg_raw__usage_events') }} as events where false group by {{ group_by }}
-  {%- else -%}
-    {{ scans | join('\n    union all\n') }}
-  {%- endif -%}
-{%- endmacro %}
-
 {# The metrics of unique_count_fields() as a SQL list of literals. #}
 {% macro unique_count_metrics(fields) -%}
   {%- for row in fields %}{{ dbt.string_literal(row[0]) }}{% if not loop.last %}, {% endif %}{% endfor -%}
+{%- endmacro %}
+
+{#
+  The rows of a usage history model (int_usage__*_history, keyed by account_id and period) that this
+  run prices: the window's periods not issued yet, and, for issued months re-rated for late events,
+  only the accounts being re-rated.
+#}
+{% macro priced_usage(history) -%}
+select history.*
+from {{ ref(history) }} as history
+inner join {{ ref('int_billing_periods') }} as periods
+    on history.period = periods.period and not periods.was_issued
+
+union all
+
+select history.*
+from {{ ref(history) }} as history
+inner join {{ ref('int_rerate_pairs') }} as rerate
+    on history.account_id = rerate.account_id and history.period = rerate.period
 {%- endmacro %}

@@ -224,8 +224,9 @@ def run_one_model_build(root: Path) -> float:
     return time.perf_counter() - started
 
 
-def run_dbt_build(root: Path, as_of: date) -> dict:
-    """`dbt build` of the month the way the Dagster asset invokes it: the asset's arguments and
+def run_dbt_build(root: Path, as_of: date, full_refresh: bool = True) -> dict:
+    """`dbt build` of the month the way the Dagster asset invokes it (with --full-refresh by default,
+    so the incremental usage history is rebuilt from every event: the whole month's rating): the asset's arguments and
     environment (the window), the warehouse's target folder kept between runs and seeded with the
     prepared partial_parse.msgpack (as dagster-dbt does), JSON logs on stdout. Run in a child
     process that reports its dbt child's peak RSS and CPU time."""
@@ -237,7 +238,7 @@ def run_dbt_build(root: Path, as_of: date) -> dict:
     env = {**os.environ, **RatingWindow(MONTH, NEXT, as_of).dbt_env(), "DBT_LOG_FORMAT": "json",
            "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target),
            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR), "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR)}
-    args = dbt_build_args(billing_data)
+    args = dbt_build_args(billing_data, full_refresh)
     code = ("import resource, subprocess, sys, json\n"
             "log = sys.argv.pop(1)\n"
             "with open(log, 'w') as out:\n"

@@ -38,6 +38,19 @@ def test_billing_pipeline_run_ingests_a_small_generated_folder_end_to_end(tmp_pa
     report = cli(data, "quarantine", "--limit", "3")
     assert report.returncode == 0, report.stderr
     assert "unreadable_gzip" in report.stdout
+    assert_a_second_run_with_nothing_new_says_so_and_a_new_file_is_all_it_ingests(data)
+
+
+def assert_a_second_run_with_nothing_new_says_so_and_a_new_file_is_all_it_ingests(data):
+    again = cli(data, "run", "--as-of", "2026-09-10", stripe=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert re.search(r"^nothing new since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", again.stdout, re.M), again.stdout
+    assert "loading the pipeline's definitions" not in again.stdout  # decided before Dagster loads
+    (data / "landing" / "usage" / "2026-09-02" / "more.ndjson").write_text(
+        '{"event_id":"more-1","account_id":"acct_0001","metric":"api_calls","occurred_at":"2026-09-02T10:00:00Z"}\n')
+    more = cli(data, "run", "--as-of", "2026-09-10", stripe=True)
+    assert more.returncode == 0, more.stderr[-3000:]
+    assert "ingested 1/1 landing days" in more.stdout and "nothing new" not in more.stdout
 
 
 def assert_august_was_published_reported_and_paid(stdout, data):

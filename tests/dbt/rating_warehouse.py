@@ -94,7 +94,8 @@ class RatingWorld:
         return cls(paths)
 
     def land(self, *events: Event) -> None:
-        """Insert valid, first-landed events the way ingestion leaves them in raw.usage_events."""
+        """Insert valid, first-landed events the way ingestion leaves them in raw.usage_events, as one
+        load logged with the (usage day, account) pairs it changed, for the incremental models."""
         rows = []
         for event in events:
             self._events += 1
@@ -104,6 +105,10 @@ class RatingWorld:
                          self._events, datetime(2026, 1, 1)))
         with connect(self.paths.warehouse) as con:
             con.executemany("insert into raw.usage_events values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            [(load_id,)] = con.execute("select coalesce(max(load_id), 0) + 1 from raw.ingest_loads").fetchall()
+            con.execute("insert into raw.ingest_loads values (?, ?, ?, 0, now()::timestamp)", [load_id, events[0].landing_date, 1])
+            con.executemany("insert into raw.usage_changes values (?, cast(cast(? as timestamp) as date), ?)",
+                            sorted({(load_id, e.occurred_at, e.account_id) for e in events}))
 
     def rate(self, first_month: date, as_of: date, last_month: date | None = None) -> "DbtRun":
         """dbt build of [first_month, last_month] as of `as_of`, with the rating asset's arguments."""

@@ -33,3 +33,26 @@ def test_a_longer_grace_period_moves_the_close_and_an_off_day_evaluation_skips()
     assert isinstance(schedule(_context(datetime(2026, 1, 12, 3, tzinfo=timezone.utc))), dg.SkipReason)
     with pytest.raises(ValueError, match="grace_days"):
         build_monthly_close_schedule(grace_days=28)
+
+
+def test_a_successful_ingestion_requests_one_rerating_of_the_open_month_and_then_nothing_until_the_next():
+    from billing_pipeline.defs.rating.schedules import rating_after_ingestion
+
+    @dg.op
+    def landed():
+        return 1
+
+    @dg.job(name="ingest_job")
+    def ingest_stand_in():  # only the job name and its success matter to the sensor
+        landed()
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        before = datetime.now(timezone.utc).timestamp() - 1
+        assert isinstance(rating_after_ingestion(dg.build_sensor_context(instance=instance, cursor=str(before))), dg.SkipReason)
+        assert ingest_stand_in.execute_in_process(instance=instance).success
+        context = dg.build_sensor_context(instance=instance, cursor=str(before))
+        request = rating_after_ingestion(context)
+        today = datetime.now(timezone.utc).date()
+        assert request.partition_key == today.replace(day=1).isoformat()
+        assert request.run_config["ops"][RATING_OP]["config"] == {"as_of": today.isoformat(), "grace_days": 3}
+        assert isinstance(rating_after_ingestion(dg.build_sensor_context(instance=instance, cursor=context.cursor)), dg.SkipReason)

@@ -4,12 +4,18 @@ from datetime import date
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from billing_pipeline.defs.partitions import daily_partitions
 from billing_pipeline.lib import markdown
 from billing_pipeline.lib.ingest.settings import IngestSettings
-from billing_pipeline.lib.ingest.usage_events import ingest_day, record_landing_problems
+from billing_pipeline.lib.ingest.usage_events import ensure_schema, ingest_day, record_landing_problems
 from billing_pipeline.lib.warehouse import BillingData
+
+
+class IngestConfig(dg.Config):
+    reread: bool = Field(default=False, description="Read every file of the day again, even those ingested with the "
+                                                    "same content (`billing-pipeline run --full-refresh`).")
 
 
 def partition_days() -> tuple[date, date]:
@@ -30,19 +36,27 @@ def partition_days() -> tuple[date, date]:
         "Usage files landed in `landing/usage/<day>/` (.ndjson, .jsonl, .csv, optionally gzipped, and .parquet) for one "
         "landing day. Valid rows go to `raw.usage_events` (occurred_at in UTC, quantity exact as DECIMAL(38, 9)); lines "
         "breaking the raw event contract go to `raw.usage_quarantine` with file, line, raw text and reason, and the rest "
-        "of their file loads. Every file gets a row in `raw.ingest_files` (SHA-256, lines read, status); anything under "
+        "of their file loads. Only new or changed files are read: a file ingested with the same content (SHA-256) "
+        "keeps its rows, a changed or removed file replaces only its own, and each load lists the usage days and accounts "
+        "it changed in `raw.usage_changes` for the incremental rating. Every file gets a row in `raw.ingest_files` (SHA-256, lines read, status); anything under "
         "landing/usage outside the day folders is listed in `raw.landing_problems`. The view `raw.usage_events_loaded` "
         "keeps the first landing of each event_id; later identical copies count as duplicates and later different "
         "copies are quarantined as conflicts. The view `raw.quarantine` lists everything quarantined (both kinds) with "
-        "file, line, raw text and reason. Re-materializing a day replaces exactly that day, except the billed rows "
-        "of an issued month's file that changed since, which stay."
+        "file, line, raw text and reason. Re-materializing a day touches only its new, changed or removed files, "
+        "except the billed rows of an issued month's file that changed since, which stay."
     ),
 )
-def raw_usage_events(context: dg.AssetExecutionContext, billing_data: BillingData,
+def raw_usage_events(context: dg.AssetExecutionContext, config: IngestConfig, billing_data: BillingData,
                      ingest_settings: IngestSettings) -> dg.MaterializeResult:
     day = date.fromisoformat(context.partition_key)
     with billing_data.warehouse() as con:
-        summary = ingest_day(con, billing_data.paths.landing_usage, day, ingest_settings.late_tolerance_hours)
+        ensure_schema(con)
+        [(last_load,)] = con.execute("SELECT coalesce(max(load_id), 0) FROM raw.ingest_loads").fetchall()
+        summary = ingest_day(con, billing_data.paths.landing_usage, day, ingest_settings.late_tolerance_hours, config.reread)
+        [(files_read, files_removed, days_changed)] = con.execute("""
+            SELECT coalesce(sum(files_read), 0), coalesce(sum(files_removed), 0),
+                   (SELECT count(DISTINCT usage_date) FROM raw.usage_changes WHERE load_id > $last)
+            FROM raw.ingest_loads WHERE load_id > $last""", {"last": last_load}).fetchall()
         outside = record_landing_problems(con, billing_data.paths.landing_usage, *partition_days())
         files = pl.from_arrow(con.sql("""SELECT source_file, file_status, lines_read, loaded, duplicates, quarantined
                                          FROM raw.ingest_accounting WHERE landing_date = ? ORDER BY source_file""",
@@ -58,6 +72,9 @@ def raw_usage_events(context: dg.AssetExecutionContext, billing_data: BillingDat
         "dagster/row_count": summary.loaded,
         "files": summary.files,
         "files_not_read": len(summary.files_not_read),
+        "files_read_now": dg.MetadataValue.int(int(files_read)),
+        "files_removed_now": dg.MetadataValue.int(int(files_removed)),
+        "usage_days_changed": dg.MetadataValue.int(int(days_changed)),
         "bytes": dg.MetadataValue.int(summary.bytes),
         "lines_read": summary.lines_read,
         "loaded": summary.loaded,

@@ -31,6 +31,8 @@ _SUMMARIES = {"fct_invoices": invoice_metadata, "fct_issued_periods": issued_met
 class RatingConfig(dg.Config):
     as_of: str = Field(default="", description="Business date (YYYY-MM-DD) deciding which months are closed; empty = today (UTC).")
     grace_days: int = Field(default=DEFAULT_GRACE_DAYS, description="Days after a month ends before it closes, for late events.")
+    full_refresh: bool = Field(default=False, description="Rebuild the incremental usage models (int_usage__*_history) "
+                                                          "from every loaded event instead of the days that changed.")
 
     def as_of_date(self) -> date:
         return date.fromisoformat(self.as_of) if self.as_of else today_utc()
@@ -45,12 +47,15 @@ class RatingTranslator(DagsterDbtTranslator):
 translator = RatingTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
 
 
-def rating_run_config(as_of: date, grace_days: int = DEFAULT_GRACE_DAYS) -> dict:
+def rating_run_config(as_of: date, grace_days: int = DEFAULT_GRACE_DAYS, full_refresh: bool = False) -> dict:
     """Run config for a job holding the rating assets (schedules, CLI, tests)."""
-    return {"ops": {RATING_OP: {"config": {"as_of": as_of.isoformat(), "grace_days": grace_days}}}}
+    config: dict = {"as_of": as_of.isoformat(), "grace_days": grace_days}
+    if full_refresh:
+        config["full_refresh"] = True
+    return {"ops": {RATING_OP: {"config": config}}}
 
 
-def dbt_build_args(billing_data: BillingData) -> list[str]:
+def dbt_build_args(billing_data: BillingData, full_refresh: bool = False) -> list[str]:
     """The arguments of the rating `dbt build`; the window goes in its environment
     (RatingWindow.dbt_env).
 
@@ -61,7 +66,8 @@ def dbt_build_args(billing_data: BillingData) -> list[str]:
     statement, to its file; compiled SQL still lands in the target folder.
     """
     return ["build", "--vars", json.dumps({"warehouse_path": str(billing_data.paths.warehouse)}),
-            "--exclude-resource-type", "unit_test", "--no-write-json", "--log-level-file", "info"]
+            "--exclude-resource-type", "unit_test", "--no-write-json", "--log-level-file", "info",
+            *(["--full-refresh"] if full_refresh else [])]
 
 
 def dbt_target_path(billing_data: BillingData) -> Path:
@@ -93,7 +99,7 @@ def rating(context: dg.AssetExecutionContext, config: RatingConfig, dbt: DbtCliR
                      f"closed months (issued unless already): {closing}")
 
     with scoped_environment(window.dbt_env()):
-        invocation = dbt.cli(dbt_build_args(billing_data), context=context, raise_on_error=False,
+        invocation = dbt.cli(dbt_build_args(billing_data, config.full_refresh), context=context, raise_on_error=False,
                              target_path=dbt_target_path(billing_data))
     # Events stream live until the first output whose metadata needs the finished warehouse; from
     # there on they wait for dbt to end, as outputs must be yielded in dependency order.

@@ -1,6 +1,7 @@
-"""When rating runs: the open month daily (quota status stays fresh), each month once at its close."""
+"""When rating runs: the open month after each ingestion and daily (quota status stays fresh), each
+month once at its close."""
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 import dagster as dg
 
@@ -47,3 +48,21 @@ def build_monthly_close_schedule(grace_days: int = DEFAULT_GRACE_DAYS) -> dg.Sch
 
 
 monthly_close_schedule = build_monthly_close_schedule()
+
+
+@dg.sensor(job=rating_job, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Re-rates the open month within minutes of any successful ingestion (sensor, UI or backfill), "
+                       "so quota status and the quota snapshot follow the landed files; the rating is incremental, so "
+                       "it costs what was ingested. Several ingestions since the last tick make one rating run.")
+def rating_after_ingestion(context: dg.SensorEvaluationContext):
+    since = float(context.cursor) if context.cursor else datetime.now(timezone.utc).timestamp()
+    records = context.instance.get_run_records(
+        dg.RunsFilter(job_name="ingest_job", statuses=[dg.DagsterRunStatus.SUCCESS],
+                      updated_after=datetime.fromtimestamp(since, timezone.utc)), limit=1000)
+    if not records:
+        context.update_cursor(str(since))
+        return dg.SkipReason("no ingestion succeeded since the last rating request")
+    latest = max(record.update_timestamp.timestamp() for record in records)
+    context.update_cursor(str(latest))
+    as_of = datetime.now(timezone.utc).date()
+    return dg.RunRequest(run_key=f"after-ingest:{latest}", partition_key=period_key(as_of), run_config=rating_run_config(as_of))

@@ -4,16 +4,23 @@ Each landed line ends in exactly one place:
 - `raw.usage_events`: every valid row of the day (re-deliveries included), with a content hash;
 - `raw.usage_quarantine`: lines (or whole files) that break the raw event contract, with the reason.
 Which valid row counts is decided across all days by the views below (first landed wins, ordered by
-landing day, file and line), so the result never depends on the order days were ingested in, and
-re-ingesting a day only ever deletes and rewrites that day's rows (except the rows of an issued
-month's file that changed since it was billed: those stay, see issued_files.py).
+landing day, file and line), so the result never depends on the order days or files were ingested in.
 
-Every file gets a row in `raw.ingest_files` (size, SHA-256 of its content, lines read, status), and
-whatever under landing/usage lies outside the day folders is listed in `raw.landing_problems`.
+Ingestion works file by file: a file already ingested with the same content (SHA-256) is not read
+again; a new or changed file is read and replaces only its own rows; a removed file takes only its
+own rows away (except the rows of an issued month's file that changed since it was billed: those
+stay, see issued_files.py). Each ingest that changes anything is a load in `raw.ingest_loads`, and
+`raw.usage_changes` lists the (usage day, account) pairs whose loaded events it may have changed:
+the rows read and removed, and every other copy of their event ids (a new copy that lands earlier
+takes the place of the old one). The incremental rating models rebuild exactly those pairs.
+
+Every file gets a row in `raw.ingest_files` (size, modification time, SHA-256 of its content, lines
+read, status), and whatever under landing/usage lies outside the day folders is listed in
+`raw.landing_problems`.
 """
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -51,6 +58,15 @@ CREATE TABLE IF NOT EXISTS raw.ingest_files (
 ALTER TABLE raw.ingest_files ADD COLUMN IF NOT EXISTS content_hash VARCHAR;
 ALTER TABLE raw.ingest_files ADD COLUMN IF NOT EXISTS detail VARCHAR;
 ALTER TABLE raw.ingest_files ADD COLUMN IF NOT EXISTS first_seen_at TIMESTAMP;
+-- With the size, tells a file untouched since it was read without hashing it (landing_changes.py).
+ALTER TABLE raw.ingest_files ADD COLUMN IF NOT EXISTS modified_ns BIGINT;
+-- One row per ingest that read or removed a file, and the (usage day, account) pairs whose loaded
+-- events it may have changed: what the incremental rating models rebuild (dbt_project/macros/changes.sql).
+CREATE TABLE IF NOT EXISTS raw.ingest_loads (
+    load_id BIGINT PRIMARY KEY, landing_date DATE NOT NULL, files_read INTEGER NOT NULL, files_removed INTEGER NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS raw.usage_changes (load_id BIGINT NOT NULL, usage_date DATE NOT NULL, account_id VARCHAR NOT NULL);
 -- Files and folders under landing/usage outside the day folders that are ingested.
 CREATE TABLE IF NOT EXISTS raw.landing_problems (
     path VARCHAR NOT NULL, bytes BIGINT NOT NULL, reason VARCHAR NOT NULL, detail VARCHAR, seen_at TIMESTAMP NOT NULL
@@ -191,7 +207,7 @@ def latest_allowed(day: date, late_tolerance_hours: int) -> datetime:
 
 @dataclass
 class _File:
-    """One file of the day as this ingest handles it."""
+    """One file of the day this ingest reads, sets aside, or keeps as billed."""
 
     entry: LandedEntry | None  # None: a billed file no longer there
     rel: str
@@ -200,35 +216,65 @@ class _File:
     content_hash: str | None = None
     lines: int = 0
     blank: int = 0
+    modified_ns: int | None = None
+
+
+def _done(value: str) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
 
 
 def ingest_day(con: duckdb.DuckDBPyConnection, landing_usage: Path, day: date,
-               late_tolerance_hours: int = DEFAULT_LATE_TOLERANCE_HOURS) -> DaySummary:
-    """Replace everything landed for `day` with what its folder holds now."""
+               late_tolerance_hours: int = DEFAULT_LATE_TOLERANCE_HOURS, reread: bool = False) -> DaySummary:
+    """Bring what is landed for `day` up to what its folder holds now, reading only the files that
+    are new or changed (every file with `reread`)."""
     ensure_schema(con)
     event_rules.prepare(con)
     entries = day_folder_entries(landing_usage, day)
-    # Every file's SHA-256, on a thread beside DuckDB's reading (hashlib releases the GIL).
+    known = {rel: (size, modified, digest, status) for rel, size, modified, digest, status in con.execute(
+        "SELECT source_file, bytes, modified_ns, content_hash, file_status FROM raw.ingest_files WHERE landing_date = ?",
+        [day]).fetchall()}
+    stamps = {e.rel: e.path.stat().st_mtime_ns for e in entries if not e.is_folder}
     with ThreadPoolExecutor(max_workers=1) as pool:
-        hashing = {e.rel: pool.submit(content_hash, e.path) for e in entries if not e.is_folder}
+        # A file with the size and modification time it was read with keeps its recorded SHA-256;
+        # any other is hashed on a thread beside DuckDB's reading (hashlib releases the GIL).
+        hashing = {}
+        for e in entries:
+            if e.is_folder:
+                continue
+            size, modified, digest, _ = known.get(e.rel, (None, None, None, None))
+            untouched = not reread and digest is not None and (size, modified) == (e.size, stamps[e.rel])
+            hashing[e.rel] = _done(digest) if untouched else pool.submit(content_hash, e.path)
         issued = issued_periods(con)
         previous = previous_files(con, day, issued) if issued else {}
         decisions = {}
         if period_text(day) in issued or any(p.issued_periods for p in previous.values()):
-            # only a day with files of an issued month needs the hashes before reading
+            # only a day with files of an issued month needs the hashes before deciding
             hashes = {rel: future.result() for rel, future in hashing.items()}
             readable = {e.rel for e in entries if e.reason is None}
             decisions = {d.rel: d for d in decide(con, day, hashes, readable, issued, previous)}
-        files = _plan(entries, decisions)
+        rejudge = set() if reread else {rel for _, rel in files_to_reread(con, day)}
+        unchanged = set() if reread else {
+            e.rel for e in entries
+            if e.reason is None and e.rel not in decisions and e.rel not in rejudge and e.rel in known
+            and known[e.rel][3] not in (*ROWS_KEPT, "added_after_issue") and hashing[e.rel].result() == known[e.rel][2]}
+        files = _plan([e for e in entries if e.rel not in unchanged], decisions, stamps)
+        removed = sorted(set(known) - {e.rel for e in entries} - set(decisions))
+        for file in files:
+            if file.rel in hashing and file.status not in ROWS_KEPT:
+                file.content_hash = hashing[file.rel].result()
+        restamped = [(stamps[rel], day, rel) for rel in unchanged if known[rel][1] != stamps[rel]]
+        if restamped:  # touched (or from before modification times were kept) but the same content
+            con.executemany("UPDATE raw.ingest_files SET modified_ns = ? WHERE landing_date = ? AND source_file = ?", restamped)
+        if not removed and all(_same(file, known) for file in files):
+            return summarize_day(con, day)  # nothing new in this folder
         con.execute(STAGE_DDL)
         try:
             _stage_files(con, files, event_rules.timestamp_literal(latest_allowed(day, late_tolerance_hours)))
-            for file in files:
-                if file.rel in hashing and file.status not in ROWS_KEPT:
-                    file.content_hash = hashing[file.rel].result()
             con.execute("BEGIN TRANSACTION")
             try:
-                _replace_day(con, day, files)
+                _replace_files(con, day, files, removed)
                 if decisions or previous:
                     record_changes(con, day, list(decisions.values()), issued)
                 con.execute("COMMIT")
@@ -240,14 +286,43 @@ def ingest_day(con: duckdb.DuckDBPyConnection, landing_usage: Path, day: date,
     return summarize_day(con, day)
 
 
-def _plan(entries: list[LandedEntry], decisions: dict[str, FileDecision]) -> list[_File]:
+def _same(file: "_File", known: dict) -> bool:
+    """A file set aside unread (hidden, nested...) whose record already says so: nothing to redo."""
+    size, modified, _, status = known.get(file.rel, (None, None, None, None))
+    return (file.status not in ("ok", *ROWS_KEPT) and file.entry is not None and file.entry.reason is not None
+            and (status, size, modified) == (file.status, file.entry.size, file.modified_ns))
+
+
+def files_to_reread(con: duckdb.DuckDBPyConnection, day: date | None = None) -> set[tuple[date, str]]:
+    """(landing day, file) of the files to read again although their content is the same, on `day`
+    or every day: the catalog changed since (a quarantined line names an account or metric the
+    catalog has now, or a loaded row one it no longer has), or, on one day, their rows no longer add
+    up to the lines read (the warehouse was damaged; the accounting of every day at once would cost
+    a pass over every event, so only a day's ingest looks)."""
+    on_day = "landing_date = $day" if day else "true"
+    damaged = ("UNION SELECT landing_date, source_file FROM raw.ingest_accounting WHERE landing_date = $day "
+               "AND file_status = 'ok' AND lines_read <> loaded + duplicates + quarantined") if day else ""
+    return set(con.execute(f"""
+        SELECT landing_date, source_file FROM raw.usage_quarantine
+        WHERE {on_day} AND (
+              reason = 'unknown_account' AND trim(json_extract_string(raw_text, '$.account_id')) IN (SELECT account_id FROM catalog.accounts)
+           OR reason = 'unknown_metric' AND trim(json_extract_string(raw_text, '$.metric')) IN (SELECT metric_code FROM catalog.metrics))
+        UNION
+        SELECT landing_date, source_file FROM raw.usage_events
+        WHERE {on_day} AND (account_id NOT IN (SELECT account_id FROM catalog.accounts)
+                            OR metric NOT IN (SELECT metric_code FROM catalog.metrics))
+        {damaged}
+    """, {"day": day} if day else {}).fetchall())
+
+
+def _plan(entries: list[LandedEntry], decisions: dict[str, FileDecision], stamps: dict[str, int]) -> list[_File]:
     files = []
     for entry in entries:
         decision = decisions.get(entry.rel)
         if decision is None:
-            files.append(_File(entry, entry.rel, entry.reason or "ok", entry.detail))
+            files.append(_File(entry, entry.rel, entry.reason or "ok", entry.detail, modified_ns=stamps.get(entry.rel)))
         elif decision.status not in ROWS_KEPT:
-            files.append(_File(entry, entry.rel, decision.status, _issued_detail(decision)))
+            files.append(_File(entry, entry.rel, decision.status, _issued_detail(decision), modified_ns=stamps.get(entry.rel)))
     # Billed files that changed or went away keep their rows and their row in ingest_files.
     files += [_File(None, d.rel, d.status, _issued_detail(d)) for d in decisions.values() if d.status in ROWS_KEPT]
     return files
@@ -265,7 +340,7 @@ def _issued_detail(decision: FileDecision) -> str:
 def _stage_files(con: duckdb.DuckDBPyConnection, files: list[_File], latest: str) -> None:
     """Judge every line of every file to read into ingest_lines; count the lines of files set aside.
 
-    Lines carry the file's position in the day's list rather than its name: a number per line is
+    Lines carry the file's position in the list rather than its name: a number per line is
     cheaper to keep than a string per line.
     """
     for file_no, file in enumerate(files, start=1):
@@ -285,20 +360,57 @@ def _stage_files(con: duckdb.DuckDBPyConnection, files: list[_File], latest: str
         files[file_no - 1].lines, files[file_no - 1].blank = read, blank
 
 
-def _replace_day(con: duckdb.DuckDBPyConnection, day: date, files: list[_File]) -> None:
+def _replace_files(con: duckdb.DuckDBPyConnection, day: date, files: list[_File], removed: list[str]) -> None:
+    """Replace the rows of the files read (and set aside), drop those of the files removed, keep
+    every other file's rows, and log the load with the (usage day, account) pairs it touched."""
     names = [file.rel for file in files]  # by file_no
     kept = [file.rel for file in files if file.status in ROWS_KEPT]
+    replaced = [file.rel for file in files if file.status not in ROWS_KEPT] + removed
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     first_seen = dict(con.execute("SELECT source_file, coalesce(first_seen_at, ingested_at) FROM raw.ingest_files "
                                   "WHERE landing_date = ?", [day]).fetchall())
-    for table in ("usage_events", "usage_quarantine"):
-        con.execute(f"DELETE FROM raw.{table} WHERE landing_date = ? AND NOT list_contains(?, source_file)", [day, kept])
+    params = {"day": day, "replaced": replaced}
+    # Event ids repeated within what was read, or with any row staying in the warehouse; only these
+    # need first-seen ordering (see the DDL).
+    con.execute("""
+        INSERT INTO raw.repeated_event_ids
+        SELECT event_id FROM ingest_lines WHERE reason IS NULL GROUP BY event_id HAVING count(*) > 1
+        UNION
+        SELECT DISTINCT o.event_id FROM raw.usage_events o
+        SEMI JOIN (SELECT event_id FROM ingest_lines WHERE reason IS NULL) d ON o.event_id = d.event_id
+        WHERE NOT (o.landing_date = $day AND list_contains($replaced, o.source_file))
+        ON CONFLICT DO NOTHING
+    """, params)
+    if replaced:
+        [(load_id,)] = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM raw.ingest_loads").fetchall()
+        con.execute("INSERT INTO raw.ingest_loads VALUES (?, ?, ?, ?, ?)",
+                    [load_id, day, sum(f.status == "ok" for f in files), len(removed), now])
+        # The rows going, the rows coming, and every other copy of their event ids (which copy is
+        # the first landing may change).
+        con.execute("""
+            INSERT INTO raw.usage_changes
+            WITH going AS (
+                SELECT event_id, occurred_at, account_id FROM raw.usage_events
+                WHERE landing_date = $day AND list_contains($replaced, source_file)
+            ), coming AS (
+                SELECT event_id, occurred_at, account_id FROM ingest_lines WHERE reason IS NULL
+            ), repeated AS (
+                SELECT event_id FROM (SELECT event_id FROM going UNION ALL SELECT event_id FROM coming) ids
+                SEMI JOIN raw.repeated_event_ids r USING (event_id)
+            )
+            SELECT DISTINCT $load, occurred_at::DATE, account_id FROM (
+                SELECT occurred_at, account_id FROM going
+                UNION ALL SELECT occurred_at, account_id FROM coming
+                UNION ALL SELECT occurred_at, account_id FROM raw.usage_events WHERE event_id IN (SELECT event_id FROM repeated)
+            )
+        """, {**params, "load": load_id})
+    for table in ("usage_events", "usage_quarantine", "ingest_files"):
+        con.execute(f"DELETE FROM raw.{table} WHERE landing_date = $day AND list_contains($replaced, source_file)", params)
     con.execute("""
         UPDATE raw.ingest_files SET file_status = f.status, detail = f.detail
         FROM (SELECT unnest(?) AS source_file, unnest(?) AS status, unnest(?) AS detail) f
         WHERE ingest_files.landing_date = ? AND ingest_files.source_file = f.source_file
     """, [kept, [f.status for f in files if f.rel in kept], [f.detail for f in files if f.rel in kept], day])
-    con.execute("DELETE FROM raw.ingest_files WHERE landing_date = ? AND NOT list_contains(?, source_file)", [day, kept])
     con.execute(f"""
         INSERT INTO raw.usage_events
         SELECT event_id, account_id, metric, quantity, occurred_at, user_id, endpoint, request_id, properties::JSON,
@@ -314,21 +426,11 @@ def _replace_day(con: duckdb.DuckDBPyConnection, day: date, files: list[_File]) 
     if set_aside:
         con.executemany("INSERT INTO raw.usage_quarantine VALUES (?, ?, NULL, NULL, ?, ?, NULL, ?)",
                         [(day, f.rel, f.status, f.detail, now) for f in set_aside])
-    rows = [(day, f.rel, f.entry.size, f.lines, f.blank, f.status, now, f.content_hash, f.detail, first_seen.get(f.rel, now))
+    rows = [(day, f.rel, f.entry.size, f.lines, f.blank, f.status, now, f.content_hash, f.detail,
+             first_seen.get(f.rel, now), f.modified_ns)
             for f in files if f.status not in ROWS_KEPT]
     if rows:
-        con.executemany("INSERT INTO raw.ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    # Event ids repeated within the day or across days; only these need first-seen ordering (see the DDL).
-    con.execute("""
-        INSERT INTO raw.repeated_event_ids
-        SELECT event_id FROM ingest_lines WHERE reason IS NULL GROUP BY event_id HAVING count(*) > 1
-        UNION
-        SELECT DISTINCT o.event_id FROM raw.usage_events o
-        SEMI JOIN (SELECT event_id FROM ingest_lines WHERE reason IS NULL) d ON o.event_id = d.event_id
-        WHERE o.landing_date <> $day OR list_contains($kept, o.source_file)
-        ON CONFLICT DO NOTHING
-    """, {"day": day, "kept": kept})
-
+        con.executemany("INSERT INTO raw.ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 def record_landing_problems(con: duckdb.DuckDBPyConnection, landing_usage: Path, first: date, last: date) -> list[LandedEntry]:
     """List what lies under landing/usage outside the day folders to ingest, replacing the last list."""

@@ -27,11 +27,12 @@ def first_month_to_rate(con: duckdb.DuckDBPyConnection) -> date:
     return month_start(max(earliest or floor, floor))
 
 
-def rating_run(first_month: date, as_of: date, grace_days: int = DEFAULT_GRACE_DAYS) -> RatingRun:
+def rating_run(first_month: date, as_of: date, grace_days: int = DEFAULT_GRACE_DAYS, full_refresh: bool = False) -> RatingRun:
     """Every month from first_month through the one holding as_of: closed months are issued (oldest
-    first, credits carrying over), the open one is rated as a draft with fresh quota status."""
+    first, credits carrying over), the open one is rated as a draft with fresh quota status. With
+    full_refresh, the incremental usage models are rebuilt from every loaded event."""
     start, end = months_to_rate(first_month, as_of)
     return RatingRun(
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
-        run_config=rating_run_config(as_of, grace_days),
+        run_config=rating_run_config(as_of, grace_days, full_refresh),
     )

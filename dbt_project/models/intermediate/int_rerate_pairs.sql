@@ -1,4 +1,4 @@
--- depends_on: {{ ref('stg_raw__usage_events') }}
+-- depends_on: {{ ref('int_usage__daily_history') }}
 {#
   Accounts and issued periods to re-rate because events of that period landed after its invoice
   was priced. Every invoice and adjustment line records how many late-landed events it priced
@@ -17,14 +17,15 @@ first_rated as (
 
 late_events as (
 {%- if issued_ledger('fct_issued_periods') %}
+    -- from the incremental daily history: no event is read here
     select
         account_id,
-        strftime(usage_date, '%Y-%m') as period,
-        count(*) as late_event_count
-    from {{ ref('stg_raw__usage_events') }}
-    where landing_date >= cast(date_trunc('month', usage_date) + interval 1 month as date)
-      and usage_date < (select max(period_end) from issued)
+        period,
+        sum(late_event_count) as late_event_count
+    from {{ ref('int_usage__daily_history') }}
+    where usage_date < (select max(period_end) from issued)
     group by all
+    having sum(late_event_count) > 0
 {%- else %}
     -- nothing is issued yet, so nothing can be late: skip the scan
     select cast(null as varchar) as account_id, cast(null as varchar) as period, cast(null as bigint) as late_event_count

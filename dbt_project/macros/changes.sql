@@ -1,0 +1,108 @@
+{#
+  Incremental usage models: each run rebuilds only the (usage day, account) pairs that ingestion
+  changed since the model last ran, as a partition overwrite (delete the pairs' rows, insert them
+  again) that any warehouse, Spark included, can run.
+
+  Ingestion logs each load in raw.ingest_loads and the pairs it changed in raw.usage_changes
+  (billing_pipeline/lib/ingest/usage_events.py). Each model records in usage_watermarks the last
+  load it has taken in, and the catalog key it was built under (for distinct values: which field
+  each unique_count metric counts); a changed key rebuilds the model whole, as does a full refresh
+  or a missing table. Re-running a pair is always safe: it is rebuilt from the loaded events.
+#}
+
+{% macro create_usage_watermarks() -%}
+create table if not exists {{ target.schema }}.usage_watermarks (
+    model varchar primary key, through_load_id bigint not null, catalog_key varchar not null, built_at timestamp not null
+)
+{%- endmacro %}
+
+{#
+  What the model was built under besides the events: for a model counting distinct values
+  (config counts_distinct_values), which field each unique_count metric counts.
+#}
+{% macro usage_catalog_key() -%}
+  {%- if not config.get('counts_distinct_values', false) -%}{{ return('') }}{%- endif -%}
+  {%- set pairs = [] -%}
+  {%- for row in unique_count_fields() -%}{%- do pairs.append(row[0] ~ '=' ~ row[1]) -%}{%- endfor -%}
+  {{ return(pairs | join(',')) }}
+{%- endmacro %}
+
+{#
+  What this run of an incremental usage model covers: none (nothing changed), 'all', or the loads
+  (since, through]. Returned as a dict: scope ('none' | 'all' | 'changes'), since, through.
+#}
+{% macro usage_change_scope() -%}
+  {%- if not execute -%}{{ return({'scope': 'all', 'since': 0, 'through': 0}) }}{%- endif -%}
+  {%- set through = run_query("select coalesce(max(load_id), 0) from " ~ source('raw', 'usage_changes')).rows[0][0] -%}
+  {%- set mark = run_query("select through_load_id, catalog_key from " ~ target.schema ~ ".usage_watermarks where model = '"
+                           ~ this.identifier ~ "'").rows -%}
+  {%- if not is_incremental() or mark | length == 0 or mark[0][1] != usage_catalog_key() -%}
+    {{ return({'scope': 'all', 'since': 0, 'through': through}) }}
+  {%- elif mark[0][0] >= through -%}
+    {{ return({'scope': 'none', 'since': through, 'through': through}) }}
+  {%- endif -%}
+  {{ return({'scope': 'changes', 'since': mark[0][0], 'through': through}) }}
+{%- endmacro %}
+
+{# The changed pairs of `scope`, at the model's grain: 'day' (usage_date, account_id) or 'month' (period, account_id). #}
+{% macro changed_keys_sql(scope, grain) -%}
+  select distinct
+    {%- if grain == 'month' %} strftime(usage_date, '%Y-%m') as period,{% else %} usage_date,{% endif %} account_id
+  from {{ source('raw', 'usage_changes') }}
+  where load_id > {{ scope['since'] }} and load_id <= {{ scope['through'] }}
+{%- endmacro %}
+
+{#
+  The events a run of an incremental usage model reads, as `events`: all of them, none, or those of
+  the changed pairs, with literal occurred_at bounds around them so DuckDB skips the row groups of
+  every other day.
+#}
+{% macro changed_events(scope, grain, where='true') -%}
+  {%- set relation = ref('stg_raw__usage_events') -%}
+  {%- if scope['scope'] == 'all' -%}
+    (select * from {{ relation }} where {{ where }}) as events
+  {%- elif scope['scope'] == 'none' -%}
+    (select * from {{ relation }} where false) as events
+  {%- else -%}
+    {%- set start = "date_trunc('month', min(usage_date))" if grain == 'month' else "min(usage_date)" -%}
+    {%- set stop = "date_trunc('month', max(usage_date)) + interval 1 month" if grain == 'month' else "max(usage_date) + 1" -%}
+    {%- set bounds = run_query("select cast(" ~ start ~ " as date), cast(" ~ stop ~ " as date) from " ~ source('raw', 'usage_changes')
+                               ~ " where load_id > " ~ scope['since'] ~ " and load_id <= " ~ scope['through']).rows[0] -%}
+    (select * from {{ relation }} as e
+     where e.occurred_at >= timestamp '{{ bounds[0] }}' and e.occurred_at < timestamp '{{ bounds[1] }}' and ({{ where }})
+       and exists (select 1 from ({{ changed_keys_sql(scope, grain) }}) as changed
+                   where changed.account_id = e.account_id and
+                   {%- if grain == 'month' %} changed.period = strftime(e.usage_date, '%Y-%m'){% else %} changed.usage_date = e.usage_date{% endif %})
+    ) as events
+  {%- endif -%}
+{%- endmacro %}
+
+{# post-hook: the model has taken in every load logged so far, under its catalog key. #}
+{% macro record_usage_watermark() -%}
+  {%- if execute -%}
+  {%- set through = run_query("select coalesce(max(load_id), 0) from " ~ source('raw', 'usage_changes')).rows[0][0] -%}
+  insert or replace into {{ target.schema }}.usage_watermarks
+  values ('{{ this.identifier }}', {{ through }}, '{{ usage_catalog_key() }}', now()::timestamp)
+  {%- endif -%}
+{%- endmacro %}
+
+{#
+  Incremental strategy `replace_changed`: delete the target's rows of the changed pairs (every row
+  when the scope is 'all'), then insert what the model computed for them.
+#}
+{% macro get_incremental_replace_changed_sql(arg_dict) -%}
+  {%- set target = arg_dict['target_relation'] -%}
+  {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+  {%- set grain = config.get('change_grain', 'day') -%}
+  {%- set scope = usage_change_scope() -%}
+  {%- if scope['scope'] == 'all' %}
+  delete from {{ target }};
+  {%- elif scope['scope'] == 'changes' %}
+  delete from {{ target }} as t
+  where exists (select 1 from ({{ changed_keys_sql(scope, grain) }}) as changed
+                where changed.account_id = t.account_id and
+                {%- if grain == 'month' %} changed.period = t.period{% else %} changed.usage_date = t.usage_date{% endif %});
+  {%- endif %}
+  insert into {{ target }} ({{ columns }})
+  select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
