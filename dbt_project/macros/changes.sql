@@ -33,7 +33,7 @@ create table if not exists {{ target.schema }}.usage_watermarks (
 #}
 {% macro usage_change_scope() -%}
   {%- if not execute -%}{{ return({'scope': 'all', 'since': 0, 'through': 0}) }}{%- endif -%}
-  {%- set through = run_query("select coalesce(max(load_id), 0) from " ~ source('raw', 'usage_changes')).rows[0][0] -%}
+  {%- set through = run_query("select coalesce(max(load_id), 0) from " ~ ref('stg_raw__usage_changes')).rows[0][0] -%}
   {%- set mark = run_query("select through_load_id, catalog_key from " ~ target.schema ~ ".usage_watermarks where model = '"
                            ~ this.identifier ~ "'").rows -%}
   {%- if not is_incremental() or mark | length == 0 or mark[0][1] != usage_catalog_key() -%}
@@ -48,7 +48,7 @@ create table if not exists {{ target.schema }}.usage_watermarks (
 {% macro changed_keys_sql(scope, grain) -%}
   select distinct
     {%- if grain == 'month' %} strftime(usage_date, '%Y-%m') as period,{% else %} usage_date,{% endif %} account_id
-  from {{ source('raw', 'usage_changes') }}
+  from {{ ref('stg_raw__usage_changes') }}
   where load_id > {{ scope['since'] }} and load_id <= {{ scope['through'] }}
 {%- endmacro %}
 
@@ -66,7 +66,7 @@ create table if not exists {{ target.schema }}.usage_watermarks (
   {%- else -%}
     {%- set start = "date_trunc('month', min(usage_date))" if grain == 'month' else "min(usage_date)" -%}
     {%- set stop = "date_trunc('month', max(usage_date)) + interval 1 month" if grain == 'month' else "max(usage_date) + 1" -%}
-    {%- set bounds = run_query("select cast(" ~ start ~ " as date), cast(" ~ stop ~ " as date) from " ~ source('raw', 'usage_changes')
+    {%- set bounds = run_query("select cast(" ~ start ~ " as date), cast(" ~ stop ~ " as date) from " ~ ref('stg_raw__usage_changes')
                                ~ " where load_id > " ~ scope['since'] ~ " and load_id <= " ~ scope['through']).rows[0] -%}
     (select * from {{ relation }} as e
      where e.occurred_at >= timestamp '{{ bounds[0] }}' and e.occurred_at < timestamp '{{ bounds[1] }}' and ({{ where }})
@@ -80,7 +80,7 @@ create table if not exists {{ target.schema }}.usage_watermarks (
 {# post-hook: the model has taken in every load logged so far, under its catalog key. #}
 {% macro record_usage_watermark() -%}
   {%- if execute -%}
-  {%- set through = run_query("select coalesce(max(load_id), 0) from " ~ source('raw', 'usage_changes')).rows[0][0] -%}
+  {%- set through = run_query("select coalesce(max(load_id), 0) from " ~ ref('stg_raw__usage_changes')).rows[0][0] -%}
   insert or replace into {{ target.schema }}.usage_watermarks
   values ('{{ this.identifier }}', {{ through }}, '{{ usage_catalog_key() }}', now()::timestamp)
   {%- endif -%}

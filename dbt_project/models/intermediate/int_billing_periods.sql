@@ -18,7 +18,7 @@ periods as (
 -- A failed blocking ingestion check holds the periods its rows belong to (raw.period_holds): they
 -- are rated but not issued. Months close in order, so later months wait for the first held one.
 held as (
-    select distinct period from {{ source('raw', 'period_holds') }}
+    select distinct period from {{ ref('stg_raw__period_holds') }}
     where period not in (select period from {{ ref('int_issued_periods') }})
 )
 
