@@ -122,7 +122,7 @@ def test_the_raw_tables_and_views_the_readme_and_the_asset_descriptions_name_are
 
     monkeypatch.setenv("BILLING_DATA_DIR", str(tmp_path))
     descriptions = " ".join(spec.description or "" for spec in defs().resolve_all_asset_specs())
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "contracts.md").read_text()  # where the landed-usage contract is documented
     con = duckdb.connect()
     ensure_schema(con)
     created = {name for (name,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'").fetchall()}

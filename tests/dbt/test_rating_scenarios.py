@@ -8,7 +8,7 @@ from tests.dbt.rating_warehouse import Event, RatingWorld, dumps, january_world
 
 JAN, FEB, MAR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
 
-# The README's lineage query: from one invoice line to the raw events it rated.
+# The lineage query of docs/rating.md: from one invoice line to the raw events it rated.
 LINEAGE = """
 select events.*
 from fct_invoice_lines as line

@@ -89,7 +89,7 @@ def line_counts(paths: DataDir) -> dict[str, int]:
 
 def issue_a_negative_invoice(paths: DataDir, invoice_id: str, adjustment_cents: int) -> int:
     """Give `invoice_id` the negative adjustment line rating issues when late events re-rate an issued
-    month cheaper (README, "Periods, closing and late events"), and the totals that go with it, as
+    month cheaper (docs/rating.md, "Periods, closing and late events"), and the totals that go with it, as
     if the month had closed that way. Rating such a month takes a second closed month with volume
     pricing; what is tested here is what publishing does with the result. Returns the new total."""
     with connect(paths.warehouse) as con:
