@@ -1,6 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='replace_changed', change_grain='day',
           on_schema_change='fail', post_hook="{{ record_usage_watermark() }}") }}
 -- depends_on: {{ ref('stg_raw__usage_events') }}
+-- depends_on: {{ ref('stg_raw__usage_changes') }}
 {#
   The main pass over the events, kept for every day ever landed: per account, metric and UTC day,
   the quantity sum, event count, peak quantity and how many of the events landed after their month

@@ -1,6 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='replace_changed', change_grain='month',
           counts_distinct_values=true, on_schema_change='fail', post_hook="{{ record_usage_watermark() }}") }}
 -- depends_on: {{ ref('stg_raw__usage_events') }}
+-- depends_on: {{ ref('stg_raw__usage_changes') }}
 -- depends_on: {{ ref('stg_catalog__metrics') }}
 {#
   For unique_count metrics only, each distinct counted value per account, metric and month, with
