@@ -7,7 +7,8 @@
 {% macro get_incremental_replace_periods_sql(arg_dict) -%}
   {%- set target = arg_dict['target_relation'] -%}
   {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-  {%- set issued = issued_ledger('fct_issued_periods') -%}
+  {#- Looked up by name, not as the ledger source: this runs for models that do not read the ledger. -#}
+  {%- set issued = adapter.get_relation(database=target.database, schema=target.schema, identifier='fct_issued_periods') -%}
   {%- set replaced -%}
     {{ window_period_filter('period') }}
     {%- if issued %} and period not in (select period from {{ issued }}){% endif %}

@@ -22,13 +22,14 @@
 {%- endmacro %}
 
 {#
-  The issued ledger (fct_issued_*) is written at the end of a close and read at the start of the
-  next run, which is a cycle ref() cannot express: readers get the relation directly, and none
-  before the first close ever ran.
+  A table of the issued ledger (source `ledger`: fct_issued_*, written at the end of a close and read
+  by the next run), or none before the first close created it. The source is named first, so dbt
+  records the dependency even when nothing is read.
 #}
 {% macro issued_ledger(name) -%}
+  {%- set relation = source('ledger', name) -%}
   {% if not execute %}{{ return(none) }}{% endif %}
-  {{ return(adapter.get_relation(database=target.database, schema=target.schema, identifier=name)) }}
+  {{ return(adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier)) }}
 {%- endmacro %}
 
 {#

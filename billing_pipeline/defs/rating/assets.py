@@ -44,7 +44,10 @@ class RatingTranslator(DagsterDbtTranslator):
 
 
 # Several catalog tables come from one catalog asset (e.g. plans.yaml -> plans, charges, tiers).
-translator = RatingTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
+# No source metadata on deps: Dagster would link a dep to the asset whose table it names, and the
+# ledger source names the fct_issued_* tables, which would make the ledger depend on itself.
+translator = RatingTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True,
+                                                                enable_source_metadata=False))
 
 
 def rating_run_config(as_of: date, grace_days: int = DEFAULT_GRACE_DAYS, full_refresh: bool = False) -> dict:
@@ -121,3 +124,16 @@ def rating(context: dg.AssetExecutionContext, config: RatingConfig, dbt: DbtCliR
             description=f"dbt build failed for {window.first_month:%Y-%m}..{window.end:%Y-%m}: nothing was issued",
             metadata={"dbt_errors": dg.MetadataValue.text(str(invocation.get_error()))},
         )
+
+
+def _ledger_source(table: str, what: str) -> dg.AssetSpec:
+    """The issued ledger as earlier closes left it, which the next rating reads back (dbt source
+    `ledger`): the same table as the model, under its own key, since a run reads it before it writes it."""
+    return dg.AssetSpec(["ledger", table], group_name="rating", kinds={"duckdb"},
+                        description=f"{what} as earlier closes left them in `{table}`, read back by the next rating run "
+                                    f"(dbt source `ledger`); absent before the first close.")
+
+
+ledger_issued_periods = _ledger_source("fct_issued_periods", "The issued periods")
+ledger_issued_invoices = _ledger_source("fct_issued_invoices", "The issued invoice headers")
+ledger_issued_invoice_lines = _ledger_source("fct_issued_invoice_lines", "The issued invoice lines")

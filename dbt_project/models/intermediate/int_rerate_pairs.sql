@@ -16,7 +16,7 @@ first_rated as (
 ),
 
 late_events as (
-{%- if issued_ledger('fct_issued_periods') %}
+{%- if execute and run_query("select count(*) from " ~ ref('int_issued_periods')).rows[0][0] > 0 %}
     -- from the incremental daily history: no event is read here
     select
         account_id,
