@@ -1,6 +1,12 @@
 """Events posted over HTTP judged by the raw event contract: the ingestion's own rules
 (billing_pipeline/lib/ingest/event_rules.py) on an in-memory DuckDB holding the catalog.
 
+The cost of judging is DuckDB planning the rules' query (about 15-20 ms on this 2-core machine, the
+same for 1 or 1,000 lines; running it on 100 lines is about 1 ms), and this DuckDB plans again on
+every run, prepared or not. So the query text is built once, the texts reach it as one list
+parameter (no relation registered, no helper registered, no catalog scan per call), and callers
+judge many requests in one query (LiveUsage's group commit).
+
 An event accepted here therefore passes ingestion when its intake file lands (same rules, same
 catalog, same landing day: the API writes each event to today's UTC folder and judges it with that
 day's latest allowed occurred_at).
@@ -14,15 +20,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from billing_pipeline.lib.ingest.catalog import CatalogError, read_catalog, write_catalog
-from billing_pipeline.lib.ingest.event_rules import judge_json_lines, prepare
+from billing_pipeline.lib.ingest.event_rules import json_fields_sql, judge_sql, prepare
 from billing_pipeline.lib.ingest.usage_events import DEFAULT_LATE_TOLERANCE_HOURS, latest_allowed
 
 log = logging.getLogger(__name__)
 
-LINES_SCHEMA = pa.schema([("line_number", pa.int64()), ("raw_text", pa.string()), ("line_error", pa.string())])
+# The posted texts as the lines relation the rules read, from the list parameter $texts.
+POSTED_LINES = ("(SELECT generate_subscripts($texts, 1) - 1 AS line_number, unnest($texts) AS raw_text, "
+                "NULL::VARCHAR AS line_error)")
+JUDGE_POSTED = (f"SELECT line_number, event_id, account_id, metric, quantity, occurred_at, reason, detail "
+                f"FROM ({judge_sql(json_fields_sql(POSTED_LINES), '$latest::TIMESTAMP')}) ORDER BY line_number")
 
 
 @dataclass(frozen=True)
@@ -48,10 +57,10 @@ class EventJudge:
         self.catalog_dir = catalog_dir
         self.late_tolerance_hours = late_tolerance_hours
         self._db = duckdb.connect(":memory:")
-        self._db.execute("SET TimeZone = 'UTC'")
-        # Once, before any request: the rules' helper function is shared by every cursor, and
-        # registering it from concurrent cursors races.
         prepare(self._db)
+        self._cursor = self._db.cursor()
+        self._cursor.execute("SET TimeZone = 'UTC'")
+        self._judging = threading.Lock()  # one query at a time on the cursor
         self._seen: tuple | None = None
         self.loaded = False
         self.problem: str | None = None
@@ -83,17 +92,11 @@ class EventJudge:
         """Judge each JSON text (one event each) as a line of a file landed on `landing_day`."""
         if not self.loaded:
             raise CatalogUnavailable(self.problem or f"no catalog in {self.catalog_dir}")
-        con = self._db.cursor()
-        try:
-            lines = pa.table([pa.array(range(len(texts)), pa.int64()), pa.array(texts, pa.string()),
-                              pa.nulls(len(texts), pa.string())], schema=LINES_SCHEMA)
-            con.register("posted_lines", lines)
-            latest = latest_allowed(landing_day, self.late_tolerance_hours)
-            rows = judge_json_lines(con, "posted_lines", latest).select(
-                "line_number, event_id, account_id, metric, quantity, occurred_at, reason, detail"
-            ).order("line_number").fetchall()
-        finally:
-            con.close()
+        if not texts:
+            return []
+        latest = latest_allowed(landing_day, self.late_tolerance_hours)
+        with self._judging:
+            rows = self._cursor.execute(JUDGE_POSTED, {"texts": texts, "latest": latest}).fetchall()
         return [Judged(index, event_id, account_id, metric, quantity,
                        occurred_at.replace(tzinfo=UTC) if occurred_at else None, reason, detail)
                 for index, event_id, account_id, metric, quantity, occurred_at, reason, detail in rows]

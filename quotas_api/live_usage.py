@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +26,7 @@ from billing_pipeline.exchange.quota_snapshot import as_of_text, json_number
 from billing_pipeline.lib.periods import month_start
 from quotas_api.api_keys import ApiKey
 from quotas_api.event_judge import EventJudge, Judged
+from quotas_api.group_commit import GroupCommit
 from quotas_api.live_counters import CountedEvent, LiveCounters
 from quotas_api.quota_check import CheckOutcome, check_quota
 from quotas_api.snapshot_index import QuotaFigures, QuotaIndex
@@ -67,6 +68,7 @@ class LiveUsage:
         self.index: QuotaIndex | None = None
         self._counting = threading.Lock()
         self._writing = threading.Lock()
+        self._accepting = GroupCommit(self._accept_group)
 
     # --- snapshot swaps and start-up -------------------------------------------------------------
 
@@ -133,26 +135,39 @@ class LiveUsage:
     # --- accepting --------------------------------------------------------------------------------
 
     def accept(self, texts: list[str], key: ApiKey) -> IntakeResult:
-        """Judge posted events, write the new valid ones durably, count them. Blocking: run in a thread."""
+        """Judge posted events, write the new valid ones durably, count them. Blocking: run in a thread.
+        Requests arriving meanwhile are accepted together, one query and one fsync for all."""
+        return self._accepting.submit((texts, key))
+
+    def _accept_group(self, requests: list[tuple[list[str], ApiKey]]) -> list[IntakeResult]:
+        """Each request as if accepted alone, one after another, in one judging query and one write."""
         now = self.clock()
-        judged = self.judge.judge(texts, now.date())
-        rejected = [Rejected(j.index, j.event_id, j.reason, j.detail or j.reason) for j in judged if j.reason]
-        valid = [j for j in judged if j.reason is None]
-        for j in valid:
-            if not key.may_read(j.account_id):
-                rejected.append(Rejected(j.index, j.event_id, "account_not_allowed",
-                                         f"this API key may post events of account {key.account_id!r} only"))
-        valid = [j for j in valid if key.may_read(j.account_id)]
+        judged = self.judge.judge([text for texts, _ in requests for text in texts], now.date())
+        results, lines, events, start, seen = [], [], [], 0, set()
         with self._writing:
-            fresh, seen = [], set()
-            with self._counting:
-                for j in valid:
-                    if j.event_id not in seen and not self.counters.is_known(j.event_id):
-                        fresh.append(j)
-                    seen.add(j.event_id)
-            if fresh:
-                self._write([_line(texts[j.index]) for j in fresh], [_counted(j) for j in fresh], now)
-        return IntakeResult(len(fresh), len(valid) - len(fresh), sorted(rejected, key=lambda r: r.index))
+            for texts, key in requests:
+                part = [replace(j, index=j.index - start) for j in judged[start:start + len(texts)]]
+                start += len(texts)
+                rejected = [Rejected(j.index, j.event_id, j.reason, j.detail or j.reason) for j in part if j.reason]
+                valid = []
+                for j in part:
+                    if j.reason is None and not key.may_read(j.account_id):
+                        rejected.append(Rejected(j.index, j.event_id, "account_not_allowed",
+                                                 f"this API key may post events of account {key.account_id!r} only"))
+                    elif j.reason is None:
+                        valid.append(j)
+                fresh = []
+                with self._counting:
+                    for j in valid:
+                        if j.event_id not in seen and not self.counters.is_known(j.event_id):
+                            fresh.append(j)
+                        seen.add(j.event_id)
+                lines += [_line(texts[j.index]) for j in fresh]
+                events += [_counted(j) for j in fresh]
+                results.append(IntakeResult(len(fresh), len(valid) - len(fresh), sorted(rejected, key=lambda r: r.index)))
+            if lines:
+                self._write(lines, events, now)
+        return results
 
     def consume(self, key: ApiKey, account_id: str, metric: str, quantity: Decimal, event_id: str,
                 index: QuotaIndex) -> Consumed | None:

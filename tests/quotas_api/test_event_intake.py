@@ -1,6 +1,7 @@
 """POST /v1/events: judged like landed files, durable before the answer, counted in the next answer."""
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -165,3 +166,32 @@ def test_without_a_catalog_events_are_refused_with_503_and_lookups_go_on(live_di
         lookup = client.get("/v1/accounts/acme/quotas/api_calls", headers=SERVICE)
 
     assert (posted.status_code, posted.json()["error"]["code"], lookup.status_code) == (503, "catalog_unavailable", 200)
+
+
+def test_concurrent_posts_accepted_together_are_each_answered_as_if_alone(live_client: TestClient, live_dir: Path):
+    # 8 threads post at once, so the group commit takes several requests in one step. Each request
+    # repeats 5 ids of its neighbour's and holds one invalid event: the neighbour's ids count once in
+    # all, and every rejection keeps its own request's index.
+    before = used(live_client)
+    answers: dict[int, dict] = {}
+
+    def post(thread: int) -> None:
+        ids = [f"group-{thread}-{n}" for n in range(20)] + [f"group-{(thread + 1) % 8}-{n}" for n in range(5)]
+        events = [event(i, quantity=1) for i in ids] + [event(f"group-{thread}-bad", metric="no_such_metric")]
+        answer = live_client.post("/v1/events", json=events, headers=SERVICE)
+        assert answer.status_code == 202, answer.text
+        answers[thread] = answer.json()
+
+    threads = [threading.Thread(target=post, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(a["accepted"] for a in answers.values()) == 8 * 20
+    assert sum(a["duplicates"] for a in answers.values()) == 8 * 5
+    assert all(a["rejected"] == [{"index": 25, "event_id": f"group-{t}-bad", "reason": "unknown_metric",
+                                  "detail": "metric no_such_metric is not a metric code in plans.yaml"}]
+               for t, a in answers.items())
+    assert used(live_client) == before + 8 * 20
+    written = [line["event_id"] for line in landed_lines(live_dir) if line["event_id"].startswith("group-")]
+    assert sorted(written) == sorted(f"group-{t}-{n}" for t in range(8) for n in range(20))

@@ -52,8 +52,14 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     rare line where the number's text cannot be found by pattern (the key also appears nested)."""
     known = con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [EXACT_NUMBER_FUNCTION]).fetchall()
     if known == [(0,)]:
-        con.create_function(EXACT_NUMBER_FUNCTION, _json_number_text, [sqltypes.VARCHAR] * 2, sqltypes.VARCHAR,
-                            side_effects=False)
+        try:
+            con.create_function(EXACT_NUMBER_FUNCTION, _json_number_text, [sqltypes.VARCHAR] * 2, sqltypes.VARCHAR,
+                                side_effects=False)
+        except duckdb.CatalogException:
+            # Another cursor of the same database registered it between the check and here: it is there.
+            if con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?",
+                           [EXACT_NUMBER_FUNCTION]).fetchall() == [(0,)]:
+                raise
 
 
 def json_fields_sql(lines: str) -> str:
