@@ -242,6 +242,22 @@ def _execute(defs, instance, job: str, launch: Launch, log: RunLog) -> Outcome:
     return outcome
 
 
+def _wait_for_the_warehouse(paths: DataDir, console: Console, patience_s: float = 1800) -> None:
+    """Wait while another process (the dbt build of a run that was killed) still writes the warehouse."""
+    import time
+
+    from billing_pipeline.lib.warehouse import warehouse_holder
+
+    deadline, told = time.monotonic() + patience_s, None
+    while (pid := warehouse_holder(paths.warehouse)) is not None:
+        if time.monotonic() > deadline:
+            raise Refused(f"the warehouse {paths.warehouse} is still held by process {pid}; stop it, then run again")
+        if pid != told:
+            console.line(f"waiting for process {pid} to release the warehouse (a dbt build left by a stopped run?)")
+            told = pid
+        time.sleep(1)
+
+
 def _validated_as_of(as_of: date | None, paths: DataDir) -> date:
     now = today()
     as_of = as_of or now
@@ -335,6 +351,7 @@ def run(args: argparse.Namespace) -> int:
                              "no landed file, catalog, setting or code changed and nothing is pending")
                 return 0
             run_record.forget(paths)
+            _wait_for_the_warehouse(paths, console)
             with RunLog.open(paths) as log:
                 console.line(f"billing-pipeline run on {paths.root} as of {as_of} (log: {log.path})")
                 ctx = Context(paths, as_of, datetime.now(timezone.utc), console, full_refresh=args.full_refresh)

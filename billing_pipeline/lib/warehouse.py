@@ -1,5 +1,6 @@
 """Opening the DuckDB warehouse. Only pipeline runs call this; serving reads published files."""
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -21,6 +22,24 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         yield con
     finally:
         con.close()
+
+
+def warehouse_holder(path: Path) -> int | None:
+    """The pid of another process holding the warehouse's write lock, or None when it is free.
+
+    A run killed while dbt builds leaves its dbt process running to the end of the build, still
+    writing the warehouse: the next run waits for it rather than failing on DuckDB's lock.
+    """
+    if not path.exists():
+        return None
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.IOException as error:
+        held = re.search(r"Conflicting lock is held in .* \(PID (\d+)\)", str(error))
+        if held is None:
+            raise
+        return int(held[1])
+    return None
 
 
 def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:

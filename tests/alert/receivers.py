@@ -1,5 +1,5 @@
 """Real receivers on 127.0.0.1 for the sink tests: a webhook endpoint that verifies signatures the
-way the README tells receivers to, and a free port nobody listens on."""
+way docs/alerts.md tells receivers to, and a free port nobody listens on."""
 
 import json
 import socket
