@@ -124,11 +124,14 @@ def _payment_events(ctx: Context) -> list[Launch]:
     return _once(ctx)
 
 
-def _issued_periods(ctx: Context) -> list[Launch]:
+def _reports_due(ctx: Context) -> list[Launch]:
+    """The issued periods whose reports are missing or were written from data that changed since."""
     from billing_pipeline.lib.publish.issued import issued_periods
+    from billing_pipeline.lib.report.pack import reports_current
 
     with _warehouse(ctx) as con:
-        return [Launch(period, f"{period}-01") for period in issued_periods(con)]
+        return [Launch(period, f"{period}-01") for period in issued_periods(con)
+                if ctx.full_refresh or not reports_current(con, period, ctx.paths.reports)]
 
 
 def _as_of_day(ctx: Context) -> list[Launch]:
@@ -205,7 +208,7 @@ STEPS: dict[str, Step] = {
     "quota_snapshot_job": Step(_once, _report_nothing, "quota snapshot"),
     "publish_job": Step(_periods_to_publish, _report_publish, "publish to Stripe"),
     "stripe_events_job": Step(_payment_events, _report_payments, "Stripe payment events"),
-    "report_job": Step(_issued_periods, _report_reports, "finance reports"),
+    "report_job": Step(_reports_due, _report_reports, "finance reports"),
     "usage_alerts_job": Step(_as_of_day, _report_alerts, "usage alerts"),
 }
 

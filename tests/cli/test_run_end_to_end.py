@@ -48,9 +48,14 @@ def assert_a_second_run_with_nothing_new_says_so_and_a_new_file_is_all_it_ingest
     assert "loading the pipeline's definitions" not in again.stdout  # decided before Dagster loads
     (data / "landing" / "usage" / "2026-09-02" / "more.ndjson").write_text(
         '{"event_id":"more-1","account_id":"acct_0001","metric":"api_calls","occurred_at":"2026-09-02T10:00:00Z"}\n')
+    pack = data / "reports" / "2026-08" / "revenue_pack.pdf"
+    written = pack.stat().st_ino, pack.stat().st_mtime_ns
     more = cli(data, "run", "--as-of", "2026-09-10", stripe=True)
     assert more.returncode == 0, more.stderr[-3000:]
     assert "ingested 1/1 landing days" in more.stdout and "nothing new" not in more.stdout
+    # a day of the open month changes nothing August's reports are built from: they are not rewritten
+    assert "finance reports: nothing due" in more.stdout, more.stdout[-2000:]
+    assert (pack.stat().st_ino, pack.stat().st_mtime_ns) == written
 
 
 def assert_august_was_published_reported_and_paid(stdout, data):

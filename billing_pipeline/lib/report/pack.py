@@ -23,6 +23,7 @@ PACK_PDF = "revenue_pack.pdf"
 JOURNAL = "journal.csv"
 SUMMARY = "revenue_summary.csv"
 STATEMENTS = "statements"
+INPUTS = "inputs.sha256"  # PeriodData.fingerprint() of what the folder was written from
 # Every chart of the pack, by the id of its <figure>, in reading order.
 CHARTS = ("revenue_by_plan", "revenue_by_metric", "base_vs_overage", "top_accounts", "account_changes", "trend",
           "trials", "credits", "invoices")
@@ -91,6 +92,13 @@ def _charts(frames: dict[str, pl.DataFrame], headline: tables.Headline, trial_co
     }
 
 
+def reports_current(con: duckdb.DuckDBPyConnection, period: str, reports_root: Path) -> bool:
+    """Whether reports/<period>/ was written from the period's data as it is now (PeriodNotIssued
+    if the period is not issued). A folder from before fingerprints were kept is not current."""
+    written = reports_root / period / INPUTS
+    return written.is_file() and written.read_text(encoding="ascii").strip() == load_period(con, period).fingerprint()
+
+
 def write_period_reports(con: duckdb.DuckDBPyConnection, period: str, reports_root: Path,
                          generated_at: datetime | None = None) -> PeriodReport:
     """Writes reports/<period>/ for an issued period (PeriodNotIssued otherwise) and returns its headline."""
@@ -127,6 +135,7 @@ def write_period_reports(con: duckdb.DuckDBPyConnection, period: str, reports_ro
             _write_csv(frame, folder / f"{name}.csv", data.period.currency)
         _write_csv(journal, folder / JOURNAL, data.period.currency)
         (folder / PACK_HTML).write_text(pack, encoding="utf-8")
+        (folder / INPUTS).write_text(data.fingerprint() + "\n", encoding="ascii")
         write_pdf(pack, folder / PACK_PDF)
         (folder / STATEMENTS).mkdir()
         for statement in account_statements:

@@ -5,8 +5,9 @@ re-run gives the same money. Catalog-side facts (names, tiers, trials) are read 
 The connection is read-only: the report never writes the warehouse.
 """
 
+import hashlib
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Iterator
 
@@ -58,6 +59,18 @@ class PeriodData:
     items: pl.DataFrame
     previous_period: str | None  # the issued period before this one
     previous: pl.DataFrame  # its invoices (none for the first issued period)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of everything the reports are built from: equal fingerprints, equal reports, so a
+        run rewrites a period's reports only when this changed (a payment, a publication, a catalog
+        name), not on every run."""
+        digest = hashlib.sha256(repr(self.period).encode() + repr(self.previous_period).encode())
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, pl.DataFrame):
+                digest.update(f"{item.name}:{value.schema}\n".encode())
+                digest.update(value.write_csv().encode())
+        return digest.hexdigest()
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
