@@ -51,6 +51,9 @@ def _amount_on_its_face(line: dict, tier_amounts: list[Decimal], charges: int) -
     if text == "nothing billable":
         assert billable == 0
         return 0
+    if m := re.fullmatch(rf"({NUMBER}) of ({NUMBER}) included used", text):
+        assert billable == 0 and _d(m[1]) == _d(line["included_quantity"]) and _d(m[1]) < _d(m[2])
+        return 0
     if m := re.fullmatch(rf"({NUMBER}) × ({NUMBER})", text):
         assert _d(m[1]) == billable
         return _cents(_d(m[1]) * _d(m[2]))
@@ -89,15 +92,19 @@ def test_every_statement_line_adds_up_on_its_own_face_in_the_csv_and_the_html(st
                 if line["line_type"] == "usage":
                     quantity, refused = _d(line["quantity"]), _d(line["refused_quantity"])
                     kept = quantity - refused
-                    assert max(kept - _d(line["included_quantity"]), Decimal(0)) == _d(line["billable_quantity"]), line
+                    # as written: included is the part of the allowance used, so no "never below 0"
+                    assert kept - _d(line["included_quantity"]) == _d(line["billable_quantity"]), line
                     assert (line["limit_quantity"] is None) == (refused == 0) and (refused == 0 or _d(line["limit_quantity"]) == kept)
                 tiers = [_d(t) for t in rows.filter((pl.col("row_kind") == "tier") & (pl.col("line_id") == line["line_id"]))["tier_amount"]]
                 assert _amount_on_its_face(line, tiers, charges) == int(line["amount_cents"]), (path.name, line)
                 assert line["calculation"] in page, (path.name, line["calculation"])
-                seen_types.add(line["line_type"] + (" trial" if line["calculation"].endswith("trial") else ""))
+                seen_types.add(line["line_type"] + (" trial" if line["calculation"].endswith("trial") else
+                                                    " within its allowance" if line["calculation"].endswith("included used")
+                                                    else ""))
                 checked += 1
     assert checked > 40
-    assert seen_types >= {"base_fee", "base_fee trial", "usage", "usage trial", "minimum", "discount", "credit", "adjustment"}
+    assert seen_types >= {"base_fee", "base_fee trial", "usage", "usage trial", "usage within its allowance", "minimum",
+                          "discount", "credit", "adjustment"}
 
 
 def test_a_hard_limit_shows_the_refused_quantity_and_the_limit_so_the_seats_line_reads_through(statements):

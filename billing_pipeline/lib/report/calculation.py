@@ -1,7 +1,8 @@
 """How each statement line's amount comes about, written on the line so it adds up on its own face.
 
-A usage line reads: quantity - refused over a hard limit - included = billable (never below 0),
-then billable priced by the charge's model = amount. Other lines show their working: the base fee
+A usage line reads: quantity - refused over a hard limit - included = billable, then billable
+priced by the charge's model = amount. "Included" is the part of the allowance the line used, so the
+subtraction holds as written; a line within its allowance says how much of it was used. Other lines show their working: the base fee
 prorated by days, the minimum less the segment's charges, the discount's percent of the charges,
 the credit applied out of what was available, the re-rated period less what it was invoiced.
 
@@ -26,6 +27,7 @@ class Working:
     refused_quantity: Decimal | None = None  # usage over a hard limit: refused, never billed
     limit_quantity: Decimal | None = None  # the hard limit that refused it
     calculation: str = ""
+    included_quantity: Decimal | None = None  # of a usage line: the part of its allowance it used
 
 
 def capped(line: dict) -> tuple[Decimal | None, Decimal | None]:
@@ -71,6 +73,14 @@ class Calculator:
 
     def usage(self, line: dict, has_tiers: bool) -> Working:
         refused, limit = capped(line)
+        allowance = line["included_quantity"]
+        used = min(allowance, line["quantity"] - (refused or 0))
+        working = self._usage(line, has_tiers, refused, limit)
+        if line["billable_quantity"] == 0 and used < allowance:
+            working = Working(refused, limit, f"{decimal_text(used)} of {decimal_text(allowance)} included used")
+        return Working(working.refused_quantity, working.limit_quantity, working.calculation, used)
+
+    def _usage(self, line: dict, has_tiers: bool, refused: Decimal | None, limit: Decimal | None) -> Working:
         billable, model = line["billable_quantity"], line["charge_model"]
         if billable == 0:
             return Working(refused, limit, "nothing billable")

@@ -9,7 +9,8 @@ from billing_pipeline.lib.report.calculation import Calculator, workings
 from billing_pipeline.lib.report.queries import PeriodData
 
 # A line row adds up on its own: quantity - refused_quantity (over the hard limit limit_quantity)
-# - included_quantity = billable_quantity (never below 0), and `calculation` turns it into amount.
+# - included_quantity (the part of the allowance it used) = billable_quantity, and `calculation`
+# turns it into amount.
 STATEMENT_COLUMNS = {
     "row_kind": pl.String, "invoice_id": pl.String, "line_id": pl.String, "line_type": pl.String,
     "description": pl.String, "metric": pl.String, "plan_code": pl.String, "quantity": pl.String,
@@ -84,8 +85,11 @@ def _stripe(publication: dict | None, invoice: dict) -> dict:
 def _with_workings(lines: pl.DataFrame, tiered_lines: set[str], calculator: Calculator) -> pl.DataFrame:
     worked = workings(lines.to_dicts(), tiered_lines, calculator)
     return lines.with_columns(
-        limit_quantity=pl.Series([worked[line].limit_quantity for line in lines["line_id"]], dtype=pl.Decimal(38, 6)),
-        refused_quantity=pl.Series([worked[line].refused_quantity for line in lines["line_id"]], dtype=pl.Decimal(38, 6)),
+        limit_quantity=pl.Series([worked[line].limit_quantity for line in lines["line_id"]], dtype=pl.Decimal(38, 9)),
+        refused_quantity=pl.Series([worked[line].refused_quantity for line in lines["line_id"]], dtype=pl.Decimal(38, 9)),
+        included_quantity=pl.Series([included if (included := worked[line].included_quantity) is not None else allowance
+                                     for line, allowance in zip(lines["line_id"], lines["included_quantity"])],
+                                    dtype=pl.Decimal(38, 9)),
         calculation=pl.Series([worked[line].calculation for line in lines["line_id"]], dtype=pl.String))
 
 
