@@ -11,7 +11,7 @@ exactly and shown only when it gives the issued amount; a line priced under a ca
 changed since says so instead of showing a working that does not add up.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
 
 from billing_pipeline.lib.money import decimal_text, exact_text, round_to_minor, to_major
@@ -73,17 +73,15 @@ class Calculator:
 
     def usage(self, line: dict, has_tiers: bool) -> Working:
         refused, limit = capped(line)
-        allowance = line["included_quantity"]
-        used = min(allowance, line["quantity"] - (refused or 0))
-        working = self._usage(line, has_tiers, refused, limit)
-        if line["billable_quantity"] == 0 and used < allowance:
-            working = Working(refused, limit, f"{decimal_text(used)} of {decimal_text(allowance)} included used")
-        return Working(working.refused_quantity, working.limit_quantity, working.calculation, used)
+        used = min(line["included_quantity"], line["quantity"] - (refused or 0))
+        return replace(self._usage(line, has_tiers, refused, limit, used), included_quantity=used)
 
-    def _usage(self, line: dict, has_tiers: bool, refused: Decimal | None, limit: Decimal | None) -> Working:
-        billable, model = line["billable_quantity"], line["charge_model"]
+    def _usage(self, line: dict, has_tiers: bool, refused: Decimal | None, limit: Decimal | None,
+               used: Decimal) -> Working:
+        billable, model, allowance = line["billable_quantity"], line["charge_model"], line["included_quantity"]
         if billable == 0:
-            return Working(refused, limit, "nothing billable")
+            return Working(refused, limit, f"{decimal_text(used)} of {decimal_text(allowance)} included used"
+                           if used < allowance else "nothing billable")
         if model == "per_unit" and line["unit_price"] is not None:
             amount, text = billable * line["unit_price"], f"{decimal_text(billable)} × {self.price(line['unit_price'])}"
         elif model == "package" and line["package_size"]:
