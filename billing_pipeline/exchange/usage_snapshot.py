@@ -1,7 +1,8 @@
 """The usage snapshot file: each account's open period in detail, for the quota API's usage answers.
 
 One row per account of the quota snapshot (same run, same accounts, same period): the period's
-usage per metric (`metrics`, as fct_usage_monthly aggregates it) and per metric and UTC day (`days`,
+usage per metric of the catalog (`metrics`, as fct_usage_monthly aggregates it, 0 when unused) and
+per metric and UTC day (`days`,
 fct_usage_daily), and the period's draft invoice (fct_invoices: the "upcoming invoice", in integer
 minor units of `currency`, whose minor unit has `exponent` decimals), with the amount of each
 metric's usage lines (fct_invoice_lines) in `metrics`. The draft columns are null for an account
