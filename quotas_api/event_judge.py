@@ -21,16 +21,20 @@ from pathlib import Path
 
 import duckdb
 
-from billing_pipeline.lib.ingest.catalog import CatalogError, read_catalog, write_catalog
+from billing_pipeline.lib.ingest.catalog import UNIQUE_COUNT_FIELDS, CatalogError, read_catalog, write_catalog
 from billing_pipeline.lib.ingest.event_rules import json_fields_sql, judge_sql, prepare
 from billing_pipeline.lib.ingest.usage_events import DEFAULT_LATE_TOLERANCE_HOURS, latest_allowed
 
 log = logging.getLogger(__name__)
 
+# The event fields a unique_count metric may count, in the order JUDGE_POSTED selects them.
+COUNTED_FIELDS = tuple(sorted(UNIQUE_COUNT_FIELDS))
+
 # The posted texts as the lines relation the rules read, from the list parameter $texts.
 POSTED_LINES = ("(SELECT generate_subscripts($texts, 1) - 1 AS line_number, unnest($texts) AS raw_text, "
                 "NULL::VARCHAR AS line_error)")
-JUDGE_POSTED = (f"SELECT line_number, event_id, account_id, metric, quantity, occurred_at, reason, detail "
+JUDGE_POSTED = (f"SELECT line_number, event_id, account_id, metric, quantity, occurred_at, reason, detail, "
+                f"{', '.join(COUNTED_FIELDS)} "
                 f"FROM ({judge_sql(json_fields_sql(POSTED_LINES), '$latest::TIMESTAMP')}) ORDER BY line_number")
 
 
@@ -46,6 +50,9 @@ class Judged:
     occurred_at: datetime | None  # UTC
     reason: str | None
     detail: str | None
+    # When valid: the metric's aggregation in the catalog, and for unique_count the value it counts.
+    aggregation: str | None = None
+    value: str | None = None
 
 
 class CatalogUnavailable(Exception):
@@ -62,6 +69,7 @@ class EventJudge:
         self._cursor.execute("SET TimeZone = 'UTC'")
         self._judging = threading.Lock()  # one query at a time on the cursor
         self._seen: tuple | None = None
+        self._metrics: dict[str, tuple[str, str | None]] = {}  # metric -> (aggregation, unique_count field)
         self.loaded = False
         self.problem: str | None = None
         self._loading = threading.Lock()
@@ -82,6 +90,8 @@ class EventJudge:
                 log.error("cannot judge events against the catalog in %s: %s", self.catalog_dir, exc)
                 return False
             write_catalog(self._db, catalog)
+            self._metrics = {m["metric_code"]: (m["aggregation"], m["field"])
+                             for m in catalog.tables["metrics"].iter_rows(named=True)}
             self.loaded = True
             self.problem = None
             log.info("judging events against the catalog in %s (%d accounts)", self.catalog_dir,
@@ -97,9 +107,15 @@ class EventJudge:
         latest = latest_allowed(landing_day, self.late_tolerance_hours)
         with self._judging:
             rows = self._cursor.execute(JUDGE_POSTED, {"texts": texts, "latest": latest}).fetchall()
-        return [Judged(index, event_id, account_id, metric, quantity,
-                       occurred_at.replace(tzinfo=UTC) if occurred_at else None, reason, detail)
-                for index, event_id, account_id, metric, quantity, occurred_at, reason, detail in rows]
+            metrics = self._metrics
+        judged = []
+        for index, event_id, account_id, metric, quantity, occurred_at, reason, detail, *fields in rows:
+            aggregation, field = metrics.get(metric, (None, None)) if reason is None else (None, None)
+            value = dict(zip(COUNTED_FIELDS, fields)).get(field) if field else None
+            judged.append(Judged(index, event_id, account_id, metric, quantity,
+                                 occurred_at.replace(tzinfo=UTC) if occurred_at else None, reason, detail,
+                                 aggregation, value))
+        return judged
 
 
 def _signature(folder: Path) -> tuple:

@@ -27,9 +27,10 @@ from billing_pipeline.lib.periods import month_start
 from quotas_api.api_keys import ApiKey
 from quotas_api.event_judge import EventJudge, Judged
 from quotas_api.group_commit import GroupCommit
-from quotas_api.live_counters import CountedEvent, DayUsage, LiveCounters
+from quotas_api.live_counters import LiveCounters
+from quotas_api.live_quantity import CountedEvent, LiveQuantity
 from quotas_api.quota_check import CheckOutcome, check_quota
-from quotas_api.snapshot_index import QuotaFigures, QuotaIndex
+from quotas_api.snapshot_index import LiveUsed, QuotaFigures, QuotaIndex
 
 log = logging.getLogger(__name__)
 
@@ -107,18 +108,17 @@ class LiveUsage:
 
     # --- reading --------------------------------------------------------------------------------
 
-    def read(self, answer: Callable[[QuotaIndex, Callable[[str, str, str], Decimal], bytes], bytes | None],
-             index: QuotaIndex) -> bytes | None:
+    def read(self, answer: Callable[[QuotaIndex, LiveUsed, bytes], bytes | None], index: QuotaIndex) -> bytes | None:
         """`answer(index, live_used, header_tail)` with the snapshot and the counts of one moment."""
         with self._counting:
             current = self.index or index
-            return answer(current, self.counters.used, self._header_tail())
+            return answer(current, self.counters.live, self._header_tail())
 
     def live_figures(self, account_id: str, metric: str, index: QuotaIndex) -> QuotaFigures | None:
         with self._counting:
             return self._figures(self.index or index, account_id, metric)
 
-    def account_days(self, account_id: str, period: str) -> tuple[QuotaIndex | None, dict[tuple[str, str], DayUsage],
+    def account_days(self, account_id: str, period: str) -> tuple[QuotaIndex | None, dict[tuple[str, str], LiveQuantity],
                                                                   str | None]:
         """(served quota snapshot, per (metric, day) the events it does not include, live_through) of one moment."""
         with self._counting:
@@ -168,17 +168,26 @@ class LiveUsage:
     def consume(self, key: ApiKey, account_id: str, metric: str, quantity: Decimal, event_id: str,
                 index: QuotaIndex) -> Consumed | None:
         """Check the limit and, when allowed, record the use as an accepted event, in one step.
-        None when the account or metric is not in the snapshot. Blocking: run in a thread."""
+        The amount checked is what the event raises the metric's quantity by (live_quantity.py: a
+        count metric 1 per event, a max metric the rise of its peak). None when the account or
+        metric is not in the snapshot. Blocking: run in a thread."""
         now = self.clock()
         text = json.dumps({"event_id": event_id, "account_id": account_id, "metric": metric,
                            "occurred_at": as_of_text(now)})[:-1] + f', "quantity": {json_number(quantity)}}}'
         [judged] = self.judge.judge([text], now.date())
+        if judged.aggregation == "unique_count":
+            raise NotConsumable(metric)
         with self._writing:
             with self._counting:
-                figures = self._figures(self.index or index, account_id, metric)
+                snapshot = (self.index or index).figures(account_id, metric)
+                live = self.counters.live(account_id, metric, snapshot.period) if snapshot else None
                 duplicate = self.counters.is_known(event_id)
-            if figures is None:
+            if snapshot is None:
                 return None
+            figures = snapshot.moved_on(live)
+            if judged.reason is None:
+                event = _counted(judged)
+                quantity = (live or LiveQuantity(event.aggregation)).rise(snapshot.used, event)
             outcome = check_quota(figures, quantity)
             if duplicate or not outcome.allowed:
                 return Consumed(figures, outcome, consumed=False, duplicate=duplicate)
@@ -202,7 +211,7 @@ class LiveUsage:
 
     def _figures(self, index: QuotaIndex, account_id: str, metric: str) -> QuotaFigures | None:
         figures = index.figures(account_id, metric)
-        return None if figures is None else figures.plus(self.counters.used(account_id, metric, figures.period))
+        return None if figures is None else figures.moved_on(self.counters.live(account_id, metric, figures.period))
 
     def _header_tail(self) -> bytes:
         return b',"live_through":' + json.dumps(self._live_through()).encode()
@@ -210,6 +219,14 @@ class LiveUsage:
     def _live_through(self) -> str | None:
         newest = self.counters.live_through()
         return as_of_text(newest) if newest else None
+
+
+class NotConsumable(Exception):
+    """A unique_count metric: it counts distinct values of a field a check does not carry."""
+
+    def __init__(self, metric: str) -> None:
+        super().__init__(f"{metric} counts distinct values (unique_count), which a check does not carry: "
+                         "post the event with its counted field to /v1/events instead")
 
 
 class EventRefused(Exception):
@@ -223,9 +240,9 @@ class EventRefused(Exception):
 
 def _counted(judged: Judged) -> CountedEvent:
     occurred = judged.occurred_at
-    assert occurred is not None and judged.event_id and judged.account_id and judged.metric
+    assert occurred is not None and judged.event_id and judged.account_id and judged.metric and judged.aggregation
     return CountedEvent(judged.event_id, judged.account_id, judged.metric, f"{occurred:%Y-%m}",
-                        occurred.date().isoformat(), judged.quantity)
+                        occurred.date().isoformat(), judged.quantity, judged.aggregation, judged.value)
 
 
 def _line(text: str) -> bytes:

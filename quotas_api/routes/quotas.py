@@ -22,7 +22,7 @@ from quotas_api.auth import authenticate
 from quotas_api.errors import JSON, ApiError
 from quotas_api.models import QuotaCheckRequest
 from quotas_api.event_judge import CatalogUnavailable
-from quotas_api.live_usage import EventRefused
+from quotas_api.live_usage import EventRefused, NotConsumable
 from quotas_api.routes.events import catalog_unavailable
 from quotas_api.quota_check import CheckOutcome, check_quota
 from quotas_api.routes.bodies import limited_body
@@ -160,6 +160,8 @@ async def check(request: Request) -> Response:
             raise ApiError(422, exc.reason, f"the usage event would be refused by ingestion: {exc.detail}") from None
         except CatalogUnavailable as exc:
             raise catalog_unavailable(exc) from None
+        except NotConsumable as exc:
+            raise ApiError(422, "not_consumable", str(exc)) from None
         figures, outcome = (result.figures, result.outcome) if result else (None, None)
         consumed, duplicate = (result.consumed, result.duplicate) if result else (False, False)
     else:
