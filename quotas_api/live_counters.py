@@ -57,15 +57,20 @@ class InMemoryLiveCounters:
 
     def add(self, file: str, events: Iterable[CountedEvent], accepted_at: datetime) -> None:
         kept = self._files.setdefault(file, [])
-        file_totals = self._file_totals.setdefault(file, {})
+        added: dict[Key, LiveQuantity] = {}  # the events per key first: one merge per key below
         for event in events:
             self._ids.add(event.event_id)
             kept.append(event)
             key = (event.account_id, event.metric, event.period)
-            for totals in (file_totals, self._totals):
-                if key not in totals:
-                    totals[key] = LiveQuantity(event.aggregation)
-                totals[key].add(event)
+            if key not in added:
+                added[key] = LiveQuantity(event.aggregation)
+            added[key].add(event)
+        for totals in (self._file_totals.setdefault(file, {}), self._totals):
+            for key, live in added.items():
+                if key in totals:
+                    totals[key].merge(live)
+                else:
+                    totals[key] = live.copy()
         if self._newest is None or accepted_at > self._newest:
             self._newest = accepted_at
 

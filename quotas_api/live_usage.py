@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -137,18 +137,16 @@ class LiveUsage:
 
     def _accept_group(self, requests: list[tuple[list[str], ApiKey]]) -> list[IntakeResult]:
         """Each request as if accepted alone, one after another, in one judging query and one write."""
-        now = self.clock()
-        judged = self.judge.judge([text for texts, _ in requests for text in texts], now.date())
+        judged = self.judge.judge([text for texts, _ in requests for text in texts], self.clock().date())
         results, lines, events, start, seen = [], [], [], 0, set()
         with self._writing:
             for texts, key in requests:
-                part = [replace(j, index=j.index - start) for j in judged[start:start + len(texts)]]
-                start += len(texts)
-                rejected = [Rejected(j.index, j.event_id, j.reason, j.detail or j.reason) for j in part if j.reason]
+                part = judged[start:start + len(texts)]  # index - start: the event's index in its request
+                rejected = [Rejected(j.index - start, j.event_id, j.reason, j.detail or j.reason) for j in part if j.reason]
                 valid = []
                 for j in part:
                     if j.reason is None and not key.may_read(j.account_id):
-                        rejected.append(Rejected(j.index, j.event_id, "account_not_allowed",
+                        rejected.append(Rejected(j.index - start, j.event_id, "account_not_allowed",
                                                  f"this API key may post events of account {key.account_id!r} only"))
                     elif j.reason is None:
                         valid.append(j)
@@ -158,11 +156,12 @@ class LiveUsage:
                         if j.event_id not in seen and not self.counters.is_known(j.event_id):
                             fresh.append(j)
                         seen.add(j.event_id)
-                lines += [_line(texts[j.index]) for j in fresh]
+                lines += [_line(texts[j.index - start]) for j in fresh]
                 events += [_counted(j) for j in fresh]
                 results.append(IntakeResult(len(fresh), len(valid) - len(fresh), sorted(rejected, key=lambda r: r.index)))
+                start += len(texts)
             if lines:
-                self._write(lines, events, now)
+                self._write(lines, events)
         return results
 
     def consume(self, key: ApiKey, account_id: str, metric: str, quantity: Decimal, event_id: str,
@@ -193,7 +192,7 @@ class LiveUsage:
                 return Consumed(figures, outcome, consumed=False, duplicate=duplicate)
             if judged.reason is not None:
                 raise EventRefused(judged.reason, judged.detail or judged.reason)
-            self._write([text.encode()], [_counted(judged)], now)
+            self._write([text.encode()], [_counted(judged)])
             return Consumed(figures, outcome, consumed=True, duplicate=False)
 
     def close(self) -> None:
@@ -204,7 +203,10 @@ class LiveUsage:
         with self._writing:
             self.intake.rotate_if_due(self.clock())
 
-    def _write(self, lines: list[bytes], events: list[CountedEvent], now: datetime) -> None:
+    def _write(self, lines: list[bytes], events: list[CountedEvent]) -> None:
+        # The clock read here, under the write lock, so files are written in time order. Judging
+        # (before) may have used an earlier day: a later landing day only allows more.
+        now = self.clock()
         file = self.intake.append(lines, now)
         with self._counting:
             self.counters.add(file, events, now)
@@ -239,10 +241,10 @@ class EventRefused(Exception):
 
 
 def _counted(judged: Judged) -> CountedEvent:
-    occurred = judged.occurred_at
-    assert occurred is not None and judged.event_id and judged.account_id and judged.metric and judged.aggregation
-    return CountedEvent(judged.event_id, judged.account_id, judged.metric, f"{occurred:%Y-%m}",
-                        occurred.date().isoformat(), judged.quantity, judged.aggregation, judged.value)
+    day = judged.day
+    assert day and judged.event_id and judged.account_id and judged.metric and judged.aggregation
+    return CountedEvent(judged.event_id, judged.account_id, judged.metric, day[:7], day, judged.quantity,
+                        judged.aggregation, judged.value)
 
 
 def _line(text: str) -> bytes:
