@@ -211,15 +211,23 @@ def main() -> int:
                 print(f"run {run + 1}: intake {intake[-1]:,.0f} events/s, append+fsync {baseline[-1]:,.0f} events/s",
                       flush=True)
             port = int(server.base_url.rsplit(":", 1)[1])
+            idle_runs, busy_runs = [], []
             for run in range(args.runs if args.lookup_rate else 0):
                 idle, _ = lookups_while_ingesting(port, args, run, ingesting=False)
                 busy, events = lookups_while_ingesting(port, args, run, ingesting=True)
+                idle_runs.append(idle)
+                busy_runs.append({**busy, "events": events})
                 print(f"run {run + 1}: lookups at {args.lookup_rate:,.0f} req/s, no intake: {_lookup_line(idle)}", flush=True)
                 print(f"run {run + 1}: lookups at {args.lookup_rate:,.0f} req/s while ingesting {events:,.0f} events/s: "
                       f"{_lookup_line(busy)}", flush=True)
     ratio = statistics.median(baseline) / statistics.median(intake)
     print(f"intake (1 worker, batches of {BATCH}): {statistics.median(intake):,.0f} events/s (median of {args.runs})")
     print(f"append + fsync per batch, same bytes: {statistics.median(baseline):,.0f} events/s; intake is {ratio:.1f}x slower")
+    for name, runs in (("no intake", idle_runs), ("while ingesting", busy_runs)):
+        if runs:
+            print(f"lookups at {args.lookup_rate:,.0f} req/s, {name} (medians of {len(runs)}): " + ", ".join(
+                f"{figure} {statistics.median(r[figure] for r in runs):,.2f}"
+                for figure in ("achieved", "p50_ms", "p99_ms", "max_ms", "late_sends", *(("events",) if name != "no intake" else ()))))
     return 0
 
 
