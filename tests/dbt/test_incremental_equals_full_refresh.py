@@ -59,7 +59,7 @@ def _rate(paths: DataDir, as_of: date, full_refresh: bool) -> str:
         scope = rating_scope(con, window, full_refresh)
     if scope.kind != "nothing":
         run = run_dbt([*dbt_build_args(BillingData(data_dir=str(paths.root)), full_refresh), *scope.dbt_args()],
-                      window.dbt_env())
+                      {**window.dbt_env(), **scope.dbt_env()})
         assert run.success, run.with_status("fail", "error")
         with connect(paths.warehouse) as con:
             record_build(con, scope)

@@ -116,7 +116,7 @@ def rating(context: dg.AssetExecutionContext, config: RatingConfig, dbt: DbtCliR
     if scope.kind == "nothing":
         return
 
-    with scoped_environment(window.dbt_env()):
+    with scoped_environment({**window.dbt_env(), **scope.dbt_env()}):
         invocation = dbt.cli([*dbt_build_args(billing_data, config.full_refresh), *scope.dbt_args()], context=context,
                              raise_on_error=False, target_path=dbt_target_path(billing_data))
     # Events stream live until the first output whose metadata needs the finished warehouse; from

@@ -43,10 +43,16 @@ class RatingScope:
     kind: str  # "nothing" | "usage" | "all"
     reason: str
     inputs: RatingInputs  # as the build starts: what record_build records once it succeeded
+    changed_after: int | None = None  # for "usage": the last load the recorded build took in
 
     def dbt_args(self) -> list[str]:
         """The selection to add to the rating's `dbt build` arguments (none: the whole project)."""
         return ["--selector", USAGE_SELECTOR] if self.kind == "usage" else []
+
+    def dbt_env(self) -> dict[str, str]:
+        """For "usage": the loads the reconciliation check compares with the raw events (the rest
+        was reconciled by earlier builds; see assert_usage_reconciles_with_raw_events.sql)."""
+        return {"BILLING_RATING_CHANGED_AFTER_LOAD": str(self.changed_after)} if self.kind == "usage" else {}
 
 
 def _table_digest(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
@@ -102,7 +108,8 @@ def rating_scope(con: duckdb.DuckDBPyConnection, window: RatingWindow, full_refr
         return RatingScope("nothing", f"nothing new since {built_at:%Y-%m-%d %H:%M:%S} UTC", now)
     if _loads_touching_issued_months(con, last.through_load_id):
         return RatingScope("all", "new usage of an issued month (late events)", now)
-    return RatingScope("usage", f"new usage (loads {last.through_load_id + 1}..{now.through_load_id})", now)
+    return RatingScope("usage", f"new usage (loads {last.through_load_id + 1}..{now.through_load_id})", now,
+                       last.through_load_id)
 
 
 def record_build(con: duckdb.DuckDBPyConnection, scope: RatingScope) -> None:
