@@ -23,15 +23,17 @@ from quotas_api.live_usage import LiveUsage
 from quotas_api.errors import EXCEPTION_HANDLERS
 from quotas_api.openapi import openapi_schema
 from quotas_api.metrics import ApiMetrics, RequestMetricsMiddleware
-from quotas_api.routes import events, quotas, service, stripe_webhook
+from quotas_api.routes import events, quotas, service, stripe_webhook, usage
 from quotas_api.services import STATE_KEY, Services
 from quotas_api.settings import Settings
+from quotas_api.snapshot_index import load_quota_index
 from quotas_api.snapshot_store import SnapshotStore
+from quotas_api.usage_index import load_usage_index
 
 log = logging.getLogger(__name__)
 
 # Each module exposes `routes`; a new endpoint family (e.g. a webhook) is one more module here.
-ROUTE_MODULES = (quotas, events, service, stripe_webhook)
+ROUTE_MODULES = (quotas, usage, events, service, stripe_webhook)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -46,15 +48,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await anyio.to_thread.run_sync(judge.refresh)
         intake = IntakeLog(resolved.intake_dir, resolved.intake_max_bytes, resolved.intake_max_age_seconds)
         live = LiveUsage(resolved.intake_dir, judge, InMemoryLiveCounters(), intake)
-        store = SnapshotStore(resolved.snapshot_path, metrics, resolved.stale_after_seconds, live)
+        store = SnapshotStore(resolved.snapshot_path, load_quota_index, resolved.stale_after_seconds, metrics,
+                              live.swapping)
+        usage_store = SnapshotStore(resolved.usage_snapshot_path, load_usage_index, resolved.stale_after_seconds)
         await anyio.to_thread.run_sync(store.refresh)
+        await anyio.to_thread.run_sync(usage_store.refresh)
         known = await anyio.to_thread.run_sync(live.rebuild)
         log.info("counting %d event(s) accepted in the open period from the intake files", known)
         try:
             async with anyio.create_task_group() as background:
-                background.start_soon(store.watch, resolved.reload_interval_seconds)
+                # The usage snapshot right after the quota snapshot: the pipeline writes the usage file
+                # first, so both files of one run go live in the same round.
+                background.start_soon(_watch, resolved.reload_interval_seconds, (store.refresh, usage_store.refresh))
                 background.start_soon(_watch, resolved.reload_interval_seconds, (keys.refresh, judge.refresh, live.rotate_if_due))
-                yield {STATE_KEY: Services(settings=resolved, keys=keys, snapshots=store, metrics=metrics, live=live)}
+                yield {STATE_KEY: Services(settings=resolved, keys=keys, snapshots=store, metrics=metrics, live=live,
+                                           usage=usage_store)}
                 background.cancel_scope.cancel()
         finally:
             # Hand the open intake file to ingestion.
@@ -74,7 +82,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 
 async def _watch(interval_seconds: float, refreshers: tuple[Callable[[], object], ...]) -> None:
-    """Keys file, catalog and intake file rotation, looked at every interval until cancelled."""
+    """Each of `refreshers` (snapshot files, keys file, catalog, intake file rotation) in turn, every
+    interval until cancelled; a failure is logged and tried again."""
     while True:
         await anyio.sleep(interval_seconds)
         for refresh in refreshers:

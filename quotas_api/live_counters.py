@@ -29,6 +29,18 @@ class CountedEvent:
     quantity: Decimal
 
 
+@dataclass(frozen=True)
+class DayUsage:
+    """One (metric, day)'s accepted events, in what each aggregation needs (sum, count, max)."""
+
+    quantity: Decimal
+    events: int
+    peak: Decimal
+
+    def plus(self, event: CountedEvent) -> "DayUsage":
+        return DayUsage(self.quantity + event.quantity, self.events + 1, max(self.peak, event.quantity))
+
+
 class LiveCounters(Protocol):
     def is_known(self, event_id: str) -> bool:
         """Whether an event with this id was accepted before (in the open period)."""
@@ -42,13 +54,14 @@ class LiveCounters(Protocol):
     def used(self, account_id: str, metric: str, period: str) -> Decimal:
         """Usage accepted and not in the snapshot."""
 
-    def by_day(self, account_id: str, period: str) -> dict[tuple[str, str], Decimal]:
-        """(metric, day) -> usage accepted and not in the snapshot."""
+    def by_day(self, account_id: str, period: str) -> dict[tuple[str, str], DayUsage]:
+        """(metric, day) -> events accepted and not in the snapshot."""
 
     def live_through(self) -> datetime | None:
         """When the newest counted event was accepted."""
 
 
+NO_USAGE = DayUsage(ZERO, 0, ZERO)
 Key = tuple[str, str, str]  # account_id, metric, period
 
 
@@ -84,13 +97,15 @@ class InMemoryLiveCounters:
     def used(self, account_id: str, metric: str, period: str) -> Decimal:
         return self._totals.get((account_id, metric, period), ZERO)
 
-    def by_day(self, account_id: str, period: str) -> dict[tuple[str, str], Decimal]:
-        days: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    def by_day(self, account_id: str, period: str) -> dict[tuple[str, str], DayUsage]:
+        # A scan of the events not yet in a snapshot (at most a day's worth): usage answers are for
+        # people, not the hot path, so no per-day index is kept for them.
+        days: dict[tuple[str, str], DayUsage] = {}
         for events in self._files.values():
             for event in events:
                 if event.account_id == account_id and event.period == period:
-                    days[(event.metric, event.day)] += event.quantity
-        return dict(days)
+                    days[(event.metric, event.day)] = days.get((event.metric, event.day), NO_USAGE).plus(event)
+        return days
 
     def live_through(self) -> datetime | None:
         return self._newest

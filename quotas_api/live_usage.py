@@ -27,7 +27,7 @@ from billing_pipeline.lib.periods import month_start
 from quotas_api.api_keys import ApiKey
 from quotas_api.event_judge import EventJudge, Judged
 from quotas_api.group_commit import GroupCommit
-from quotas_api.live_counters import CountedEvent, LiveCounters
+from quotas_api.live_counters import CountedEvent, DayUsage, LiveCounters
 from quotas_api.quota_check import CheckOutcome, check_quota
 from quotas_api.snapshot_index import QuotaFigures, QuotaIndex
 
@@ -118,15 +118,11 @@ class LiveUsage:
         with self._counting:
             return self._figures(self.index or index, account_id, metric)
 
-    def account_usage(self, account_id: str, index: QuotaIndex) -> tuple[QuotaIndex, list[tuple[str, QuotaFigures]],
-                                                                         dict[tuple[str, str], Decimal], str | None]:
-        """(snapshot, per metric the live figures, live usage per (metric, day), live_through) of one moment."""
+    def account_days(self, account_id: str, period: str) -> tuple[QuotaIndex | None, dict[tuple[str, str], DayUsage],
+                                                                  str | None]:
+        """(served quota snapshot, per (metric, day) the events it does not include, live_through) of one moment."""
         with self._counting:
-            current = self.index or index
-            rows = [(metric, figures.plus(self.counters.used(account_id, metric, figures.period)))
-                    for metric, figures in current.account_figures(account_id)]
-            period = rows[0][1].period if rows else ""
-            return current, rows, self.counters.by_day(account_id, period), self._live_through()
+            return self.index, self.counters.by_day(account_id, period), self._live_through()
 
     def live_through(self) -> str | None:
         with self._counting:

@@ -1,6 +1,7 @@
 """Request and response shapes. They validate the check request and give /openapi.json its schemas;
 responses themselves are assembled from pre-rendered JSON (see snapshot_index)."""
 
+import datetime
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -85,6 +86,57 @@ class AccountQuotas(AccountFields):
 
 class MetricQuota(AccountFields, QuotaFields):
     pass
+
+
+class UsageDay(Model):
+    date: "datetime.date" = Field(description="A UTC day of the period.")
+    quantity: JsonNumber
+
+
+class MetricUsage(Model):
+    metric: str
+    aggregation: Literal["sum", "count", "max", "unique_count"]
+    used: JsonNumber = Field(description="The period so far: the snapshot's plus events accepted since (not for "
+                             "unique_count, which moves at the next snapshot).")
+    projected: JsonNumber = Field(description="To the period's end: used x days_in_period / elapsed_days for sum and "
+                                  "count (9 places, half up); used for max and unique_count.")
+    days: list[UsageDay] = Field(description="Days with usage, in date order.")
+
+
+class DraftInvoice(Model):
+    currency: str
+    exponent: int = Field(description="Decimals of the currency's minor unit: amounts / 10**exponent are major units.")
+    rated_as_of: date = Field(description="The day the pipeline rated the draft as of.")
+    subtotal: int = Field(description="Base fees, usage, minimums and adjustments, in minor units.")
+    discount: int
+    credits_applied: int
+    total: int = Field(description="What the invoice would be if the period ended at rated_as_of, in minor units.")
+
+
+class ProjectedCharge(Model):
+    currency: str
+    exponent: int
+    total: int = Field(description="The draft's total with its sum and count usage lines scaled to the whole period, "
+                       "in minor units (half up).")
+
+
+class Projection(Model):
+    days_in_period: int
+    elapsed_days: int = Field(description="Days from the period's start through today (UTC), at least 1.")
+    method: str = Field(description="How the projection is made, in words.")
+    charge: ProjectedCharge | None = Field(description="null when the account has no draft invoice.")
+
+
+class AccountUsage(Model):
+    account_id: str
+    period: str
+    period_start: date
+    period_end: date = Field(description="First day after the period.")
+    as_of: str = Field(description="When the pipeline generated the usage snapshot (UTC).")
+    live_through: str | None = Field(description="When the newest event accepted by the API was accepted (UTC).")
+    metrics: list[MetricUsage] = Field(description="Every metric of the catalog, in metric order.")
+    draft_invoice: DraftInvoice | None = Field(description="The upcoming invoice as last rated; null when none.")
+    projection: Projection
 
 
 class QuotaCheckRequest(Model):
@@ -204,4 +256,4 @@ class Health(Model):
     snapshot: SnapshotHealth
 
 
-SCHEMA_MODELS = (ErrorBody, AccountQuotas, MetricQuota, QuotaCheckRequest, QuotaCheckResult, QuotaRefusal, EventsRequest, EventsResult, Health)
+SCHEMA_MODELS = (ErrorBody, AccountQuotas, MetricQuota, AccountUsage, QuotaCheckRequest, QuotaCheckResult, QuotaRefusal, EventsRequest, EventsResult, Health)

@@ -66,6 +66,8 @@ def openapi_schema(routes: list[BaseRoute]) -> dict[str, Any]:
                     "TooLarge": _error("The body is too large."),
                     "Invalid": _error("The body is JSON but not a valid request."),
                     "SnapshotUnavailable": _error("No quota snapshot has been loaded yet."),
+                    "UsageUnavailable": _error("No usage snapshot has been loaded yet, or the one loaded is "
+                                               "not from the served quota snapshot's run yet (Retry-After)."),
                     "CatalogUnavailable": _error("No valid catalog to judge events against (see the service log)."),
                 },
             },

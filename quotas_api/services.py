@@ -8,7 +8,9 @@ from quotas_api.api_keys import WatchedKeyRing
 from quotas_api.live_usage import LiveUsage
 from quotas_api.metrics import ApiMetrics
 from quotas_api.settings import Settings
+from quotas_api.snapshot_index import QuotaIndex
 from quotas_api.snapshot_store import SnapshotStore
+from quotas_api.usage_index import UsageIndex
 
 STATE_KEY = "quotas_api"
 
@@ -17,9 +19,10 @@ STATE_KEY = "quotas_api"
 class Services:
     settings: Settings
     keys: WatchedKeyRing
-    snapshots: SnapshotStore
+    snapshots: SnapshotStore[QuotaIndex]
     metrics: ApiMetrics
     live: LiveUsage
+    usage: SnapshotStore[UsageIndex]
 
 
 def services(scope: Scope) -> Services:

@@ -7,6 +7,7 @@ from pathlib import Path
 from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.exchange.event_intake import DEFAULT_MAX_AGE_SECONDS, DEFAULT_MAX_BYTES
 from billing_pipeline.exchange.quota_snapshot import SNAPSHOT_FILENAME
+from billing_pipeline.exchange.usage_snapshot import USAGE_SNAPSHOT_FILENAME
 
 API_KEYS_FILENAME = "api_keys.yaml"
 
@@ -31,6 +32,11 @@ class Settings:
     @property
     def data_dir(self) -> DataDir:
         return DataDir(self.snapshot_path.parent.parent)
+
+    @property
+    def usage_snapshot_path(self) -> Path:
+        """The usage snapshot, published beside the quota snapshot."""
+        return self.snapshot_path.with_name(USAGE_SNAPSHOT_FILENAME)
 
     @property
     def intake_dir(self) -> Path:

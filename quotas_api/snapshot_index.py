@@ -10,6 +10,7 @@ the per-account dict and holds the GIL for milliseconds at a time.
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -17,7 +18,8 @@ import pyarrow as pa
 from collections.abc import Callable
 from datetime import date
 
-from billing_pipeline.exchange.quota_snapshot import QuotaSnapshotFile, SnapshotError, as_of_text, render_quota
+from billing_pipeline.exchange.quota_snapshot import (QuotaSnapshotFile, SnapshotError, as_of_text, read_quota_snapshot,
+                                                      render_quota)
 
 FIGURE_COLUMNS = ("limit", "used", "enforcement", "account_status", "included", "period", "period_end")
 # Usage accepted since the snapshot for (account_id, metric, period): what the live counters add.
@@ -166,3 +168,8 @@ def _account_entries(headers: pl.DataFrame) -> dict[str, tuple[bytes, int, int]]
         account_ids, *values = (part[c].to_list() for c in part.columns)
         entries.update(zip(account_ids, zip(*values)))
     return entries
+
+
+def load_quota_index(path: Path) -> QuotaIndex:
+    """The quota snapshot file at `path`, read, validated and indexed (SnapshotError: unfit to serve)."""
+    return build_index(read_quota_snapshot(path))

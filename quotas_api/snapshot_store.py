@@ -1,4 +1,5 @@
-"""The served snapshot: loaded at start, reloaded when the file changes, never torn mid-request.
+"""A served snapshot (the quota snapshot, the usage snapshot): loaded at start, reloaded when the
+file changes, never torn mid-request.
 
 A reload reads and indexes the new file in a worker thread, then replaces one reference; a request
 reads that reference once, so it sees the old snapshot or the new one, whole. A file that fails
@@ -10,23 +11,35 @@ import logging
 import math
 import os
 import time
-from contextlib import nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
-import anyio
-import anyio.to_thread
 from polars.exceptions import PanicException
 
-from billing_pipeline.exchange.quota_snapshot import SnapshotError, read_quota_snapshot
-from quotas_api.live_usage import LiveUsage
+from billing_pipeline.exchange.quota_snapshot import SnapshotError
 from quotas_api.metrics import ApiMetrics
-from quotas_api.snapshot_index import QuotaIndex, build_index
 
 log = logging.getLogger(__name__)
 
 FileSignature = tuple[int, int, int, int]
+
+
+class Snapshot(Protocol):
+    @property
+    def generated_at(self) -> datetime: ...
+    @property
+    def as_of(self) -> str: ...
+    @property
+    def row_count(self) -> int: ...
+    @property
+    def account_count(self) -> int: ...
+
+
+S = TypeVar("S", bound=Snapshot)
 
 
 @dataclass(frozen=True)
@@ -35,19 +48,26 @@ class LoadFailure:
     at: datetime
 
 
-class SnapshotStore:
-    def __init__(self, path: Path, metrics: ApiMetrics, stale_after_seconds: float,
-                 live: LiveUsage | None = None) -> None:
+class SnapshotStore(Generic[S]):
+    """`load(path)` reads and indexes the file (SnapshotError: not fit to serve). `swapping(new)`, when
+    given, wraps the step that puts a new snapshot in service (live counting: see LiveUsage.swapping).
+    The quota snapshot's store reports to `metrics`."""
+
+    def __init__(self, path: Path, load: Callable[[Path], S], stale_after_seconds: float,
+                 metrics: ApiMetrics | None = None,
+                 swapping: Callable[[S], AbstractContextManager[None]] | None = None) -> None:
         self.path = path
-        self._live = live
+        self._load = load
+        self._swapping = swapping
         self.stale_after_seconds = stale_after_seconds
-        self.current: QuotaIndex | None = None
+        self.current: S | None = None
         self.loaded_at: datetime | None = None
         self.last_load_seconds: float | None = None
         self.last_failure: LoadFailure | None = None
         self._metrics = metrics
         self._seen: FileSignature | None = None
-        metrics.snapshot_age.set_function(lambda: self.age_seconds() if self.current else math.nan)
+        if metrics:
+            metrics.snapshot_age.set_function(lambda: self.age_seconds() if self.current else math.nan)
 
     def age_seconds(self) -> float | None:
         if self.current is None:
@@ -81,7 +101,7 @@ class SnapshotStore:
             return False
         started = time.perf_counter()
         try:
-            index = build_index(read_quota_snapshot(self.path))
+            index = self._load(self.path)
         except SnapshotError as exc:
             self._fail(str(exc))
             return False
@@ -91,16 +111,17 @@ class SnapshotStore:
             self._fail(f"unexpected error loading {self.path.name}: {exc!r}")
             return False
         self.last_load_seconds = time.perf_counter() - started
-        # With live counting, the counts of the files the new snapshot includes go in the same step.
-        with self._live.swapping(index) if self._live else nullcontext():
+        with self._swapping(index) if self._swapping else nullcontext():
             self.current = index
         self.loaded_at = datetime.now(UTC)
         self.last_failure = None
-        self._metrics.snapshot_reloads.labels("loaded").inc()
-        self._metrics.snapshot_rows.set(index.row_count)
-        self._metrics.snapshot_load_seconds.set(self.last_load_seconds)
+        if self._metrics:
+            self._metrics.snapshot_reloads.labels("loaded").inc()
+            self._metrics.snapshot_rows.set(index.row_count)
+            self._metrics.snapshot_load_seconds.set(self.last_load_seconds)
         log.info(
-            "serving quota snapshot generated at %s: %d rows, %d accounts, loaded in %.3f s",
+            "serving %s generated at %s: %d rows, %d accounts, loaded in %.3f s",
+            self.path.name,
             index.as_of,
             index.row_count,
             index.account_count,
@@ -108,20 +129,11 @@ class SnapshotStore:
         )
         return True
 
-    async def watch(self, interval_seconds: float) -> None:
-        """Poll the file for changes until cancelled."""
-        while True:
-            await anyio.sleep(interval_seconds)
-            try:
-                await anyio.to_thread.run_sync(self.refresh)
-            except Exception:
-                # Whatever went wrong (a permission change, say), keep serving and keep watching.
-                log.exception("checking %s for a new snapshot failed", self.path)
-
     def _fail(self, reason: str) -> None:
         self.last_failure = LoadFailure(reason=reason, at=datetime.now(UTC))
-        self._metrics.snapshot_reloads.labels("rejected").inc()
+        if self._metrics:
+            self._metrics.snapshot_reloads.labels("rejected").inc()
         if self.current is None:
-            log.error("no quota snapshot to serve: %s", reason)
+            log.error("no %s to serve: %s", self.path.name, reason)
         else:
             log.error("kept the snapshot generated at %s: %s", self.current.as_of, reason)

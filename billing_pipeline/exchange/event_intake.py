@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from billing_pipeline.exchange.quota_snapshot import fsync_dir
+from billing_pipeline.exchange.serving_file import fsync_dir
 
 INTAKE_PREFIX = "intake-"
 IN_FLIGHT_PREFIX = "."

@@ -17,10 +17,7 @@ events it accepted into intake files (event_intake.py) that are not on that list
 counted once before ingestion and once after, never twice or not at all.
 """
 
-import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,8 +25,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
+
+from billing_pipeline.exchange.serving_file import SnapshotError, publish_frame, read_published, row_problems, schema_problems
 
 SNAPSHOT_FILENAME = "quota_snapshot.parquet"
 # 2: account_status added (suspended accounts are refused). 3: included_files in the metadata.
@@ -78,12 +75,6 @@ ACCOUNT_COLUMNS = (
     "account_status",
 )
 SERVING_SCHEMA: dict[str, pl.DataType] = {"serving_header": pl.String(), "serving_quota": pl.String()}
-# lz4 reads back about twice as fast as zstd here, for a file twice the size.
-COMPRESSION = "lz4"
-
-
-class SnapshotError(ValueError):
-    """A snapshot file or frame that must not be served; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -102,49 +93,18 @@ def write_quota_snapshot(rows: pl.DataFrame, serving_dir: Path, generated_at: da
     """Validate `rows` and publish them atomically as `serving_dir/SNAPSHOT_FILENAME`."""
     if generated_at.tzinfo is None:
         raise SnapshotError("generated_at must be timezone-aware")
-    generated_at = generated_at.astimezone(UTC)
     try:
         rows = validate_rows(rows)
     except SnapshotError as exc:
         raise SnapshotError(f"quota snapshot rows are invalid: {exc}") from None
-    metadata = {"format_version": FORMAT_VERSION, "generated_at": generated_at.isoformat(),
-                "included_files": sorted(included_files)}
-    table = (
-        pl.concat([rows, _render_serving(rows, generated_at)], how="horizontal")
-        .to_arrow()
-        .replace_schema_metadata({METADATA_KEY: json.dumps(metadata).encode()})
-    )
-    serving_dir.mkdir(parents=True, exist_ok=True)
-    target = serving_dir / SNAPSHOT_FILENAME
-    fd, tmp_name = tempfile.mkstemp(dir=serving_dir, prefix=f".{SNAPSHOT_FILENAME}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            pq.write_table(table, tmp, compression=COMPRESSION)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    fsync_dir(serving_dir)
-    return target
+    frame = pl.concat([rows, _render_serving(rows, generated_at)], how="horizontal")
+    return publish_frame(frame, serving_dir / SNAPSHOT_FILENAME, METADATA_KEY, FORMAT_VERSION, generated_at,
+                         included_files)
 
 
 def read_quota_snapshot(path: Path) -> QuotaSnapshotFile:
     """Load and validate a snapshot file; raise SnapshotError saying what is wrong with it."""
-    try:
-        # One read, so metadata and rows come from the same file even if a new one is renamed in.
-        content = path.read_bytes()
-    except FileNotFoundError:
-        raise SnapshotError(f"no snapshot file at {path}") from None
-    except OSError as exc:
-        raise SnapshotError(f"cannot read {path}: {exc}") from None
-    try:
-        metadata = pq.read_schema(pa.BufferReader(content)).metadata or {}
-        frame = pl.read_parquet(io.BytesIO(content))
-    except (pa.ArrowException, pl.exceptions.PolarsError, OSError) as exc:
-        raise SnapshotError(f"{path.name} is not a readable Parquet file: {exc}") from None
-    generated_at, included_files = _metadata(metadata, path)
+    frame, generated_at, included_files = read_published(path, METADATA_KEY, FORMAT_VERSION, "quota snapshot")
     try:
         frame = validate_rows(frame, serving=True)
     except SnapshotError as exc:
@@ -163,7 +123,7 @@ def validate_rows(rows: pl.DataFrame, *, serving: bool = False) -> pl.DataFrame:
     With `serving`, the frame must also hold the pre-rendered SERVING_SCHEMA columns.
     """
     schema = SNAPSHOT_SCHEMA | SERVING_SCHEMA if serving else SNAPSHOT_SCHEMA
-    problems = _schema_problems(rows.schema, schema)
+    problems = schema_problems(rows.schema, schema)
     if problems:
         raise SnapshotError("; ".join(problems))
     rows = rows.select(list(schema))
@@ -196,14 +156,7 @@ def validate_rows(rows: pl.DataFrame, *, serving: bool = False) -> pl.DataFrame:
             pl.col("serving_header").is_null() == first_of_account
         )
         checks["serving_quota missing"] = pl.col("serving_quota").is_null()
-    flagged = rows.select(**{name: expr.fill_null(False) for name, expr in checks.items()})
-    for name, count in flagged.sum().row(0, named=True).items():
-        if count:
-            first = rows.filter(flagged[name]).row(0, named=True)
-            problems.append(
-                f"{count} row(s) with {name} "
-                f"(first: account {first['account_id']!r}, metric {first['metric']!r})"
-            )
+    problems += row_problems(rows, checks, ("account_id", "metric"))
     if problems:
         raise SnapshotError("; ".join(problems))
     return rows
@@ -290,46 +243,3 @@ def _in_key_order(rows: pl.DataFrame) -> bool:
     previous_account, previous_metric = account.shift(1), metric.shift(1)
     ascending = (account > previous_account) | ((account == previous_account) & (metric >= previous_metric))
     return bool(rows.select(ascending.fill_null(True).all()).item())
-
-
-def _schema_problems(actual: pl.Schema, expected: dict[str, pl.DataType]) -> list[str]:
-    problems = []
-    missing = [c for c in expected if c not in actual]
-    if missing:
-        problems.append(f"missing column(s) {', '.join(missing)}")
-    unexpected = [c for c in actual if c not in expected]
-    if unexpected:
-        problems.append(f"unexpected column(s) {', '.join(unexpected)}")
-    for column, dtype in expected.items():
-        if column in actual and actual[column] != dtype:
-            problems.append(f"column {column} is {actual[column]}, expected {dtype}")
-    return problems
-
-
-def _metadata(metadata: dict[bytes, bytes], path: Path) -> tuple[datetime, frozenset[str]]:
-    raw = metadata.get(METADATA_KEY)
-    if raw is None:
-        raise SnapshotError(f"{path.name} has no quota snapshot metadata: not written by write_quota_snapshot")
-    try:
-        info = json.loads(raw)
-        version = info["format_version"]
-        generated_at = datetime.fromisoformat(info["generated_at"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SnapshotError(f"{path.name} has unreadable snapshot metadata: {exc!r}") from None
-    if version != FORMAT_VERSION:
-        raise SnapshotError(f"{path.name} has format version {version}, this reader knows {FORMAT_VERSION}")
-    included_files = info.get("included_files")
-    if generated_at.tzinfo is None:
-        raise SnapshotError(f"{path.name} has a generated_at without a timezone")
-    if not isinstance(included_files, list) or not all(isinstance(name, str) for name in included_files):
-        raise SnapshotError(f"{path.name} has included_files that is not a list of file names")
-    return generated_at.astimezone(UTC), frozenset(included_files)
-
-
-def fsync_dir(directory: Path) -> None:
-    # The rename is only durable once the directory entry is on disk.
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

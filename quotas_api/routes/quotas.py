@@ -28,6 +28,7 @@ from quotas_api.quota_check import CheckOutcome, check_quota
 from quotas_api.routes.bodies import limited_body
 from quotas_api.services import services
 from quotas_api.snapshot_index import LiveUsed, QuotaFigures, QuotaIndex
+from quotas_api.usage_index import json_object
 
 MAX_CHECK_BODY_BYTES = 4096
 
@@ -174,7 +175,7 @@ async def check(request: Request) -> Response:
     live_through = live.live_through()
     if wanted.enforce and not outcome.allowed:
         return _refusal(wanted.account_id, wanted.metric, wanted.quantity, figures, remaining, outcome)
-    body = _json_object(
+    body = json_object(
         account_id=json.dumps(wanted.account_id),
         metric=json.dumps(wanted.metric),
         quantity=json_number(wanted.quantity),
@@ -210,7 +211,7 @@ def _refusal(account_id: str, metric: str, quantity: Decimal, figures: QuotaFigu
                    f"this period; {json_number(quantity)} more would pass the limit.")
         next_step = (f"Your {metric} quota resets on {figures.period_end.isoformat()} (UTC). "
                      "Upgrade your plan for a higher limit, or wait until then.")
-    body = _json_object(
+    body = json_object(
         error=json.dumps({"code": code, "message": message}),
         account_id=json.dumps(account_id),
         metric=json.dumps(metric),
@@ -272,10 +273,6 @@ def _problem(error: ErrorDetails) -> str:
 
 def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
-
-
-def _json_object(**rendered: str) -> str:
-    return "{" + ",".join(f'"{name}":{value}' for name, value in rendered.items()) + "}"
 
 
 # The router tries routes in order: the most frequent lookup first.

@@ -4,9 +4,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import yaml
 
 from billing_pipeline.exchange.quota_snapshot import write_quota_snapshot
+from billing_pipeline.exchange.usage_snapshot import USAGE_SCHEMA, write_usage_snapshot
 from billing_pipeline.sample.catalog_files import PLANS_YAML
 from quota_rows import frame_of, quota_row
 from quotas_api.api_keys import add_key_to_file, key_entry
@@ -65,8 +67,33 @@ def write_sample_catalog(catalog: Path) -> None:
         "account_id,plan_code,starts_on,ends_on,trial_days\n" + "".join(f"{a},pro,2025-01-01,,0\n" for a in ACCOUNTS))
 
 
+def sample_usage_rows(quota_rows: pl.DataFrame) -> pl.DataFrame:
+    """A usage snapshot of the same accounts and period: each quota's `used`, all of it on the period's
+    first day, in a metric aggregated as the sample catalog says; a draft invoice for all but initech."""
+    aggregation = {m["code"]: m["aggregation"] for m in PLANS_YAML["metrics"]}
+    accounts = quota_rows.group_by("account_id", maintain_order=True).agg(
+        "period", "period_start", "period_end", "currency", "metric", "used").with_columns(
+        pl.col("period", "period_start", "period_end", "currency").list.first())
+    rows = []
+    for account in accounts.iter_rows(named=True):
+        drafted = account["account_id"] != "initech"
+        rows.append({
+            **{c: account[c] for c in ("account_id", "period", "period_start", "period_end")},
+            "currency": account["currency"].upper(), "exponent": 2,
+            "rated_as_of": account["period_start"] if drafted else None,
+            "draft_subtotal_cents": 4900 if drafted else None, "draft_discount_cents": 0 if drafted else None,
+            "draft_credits_applied_cents": 0 if drafted else None, "draft_total_cents": 4900 if drafted else None,
+            "metrics": [{"metric": m, "aggregation": aggregation[m], "quantity": used, "usage_cents": 100}
+                        for m, used in sorted(zip(account["metric"], account["used"]))],
+            "days": [{"metric": m, "usage_date": account["period_start"], "quantity": used}
+                     for m, used in sorted(zip(account["metric"], account["used"]))],
+        })
+    return pl.DataFrame(rows, schema=USAGE_SCHEMA)
+
+
 def write_sample_service(data_dir: Path, generated_at: datetime, included_files: tuple[str, ...] = ()) -> None:
-    """The snapshot in <data>/serving, the catalog and the keys file in <data>/catalog, where Settings looks."""
+    """The snapshots in <data>/serving, the catalog and the keys file in <data>/catalog, where Settings looks."""
+    write_usage_snapshot(sample_usage_rows(sample_rows()), data_dir / "serving", generated_at, included_files)
     write_quota_snapshot(sample_rows(), data_dir / "serving", generated_at, included_files)
     write_sample_catalog(data_dir / "catalog")
     keys_file = data_dir / "catalog" / API_KEYS_FILENAME

@@ -182,6 +182,7 @@ def test_openapi_json_describes_every_route(client: TestClient):
     assert schema["openapi"] == "3.1.0"
     assert set(schema["paths"]) == {
         "/v1/accounts/{account_id}/quotas",
+        "/v1/accounts/{account_id}/usage",
         "/v1/accounts/{account_id}/quotas/{metric}",
         "/v1/quotas/check",
         "/v1/events",
