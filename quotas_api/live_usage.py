@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -27,9 +27,10 @@ from billing_pipeline.lib.periods import month_start
 from quotas_api.api_keys import ApiKey
 from quotas_api.event_judge import EventJudge, Judged
 from quotas_api.group_commit import GroupCommit
-from quotas_api.live_counters import CountedEvent, DayUsage, LiveCounters
+from quotas_api.live_counters import LiveCounters
+from quotas_api.live_quantity import CountedEvent, LiveQuantity
 from quotas_api.quota_check import CheckOutcome, check_quota
-from quotas_api.snapshot_index import QuotaFigures, QuotaIndex
+from quotas_api.snapshot_index import LiveUsed, QuotaFigures, QuotaIndex
 
 log = logging.getLogger(__name__)
 
@@ -107,18 +108,17 @@ class LiveUsage:
 
     # --- reading --------------------------------------------------------------------------------
 
-    def read(self, answer: Callable[[QuotaIndex, Callable[[str, str, str], Decimal], bytes], bytes | None],
-             index: QuotaIndex) -> bytes | None:
+    def read(self, answer: Callable[[QuotaIndex, LiveUsed, bytes], bytes | None], index: QuotaIndex) -> bytes | None:
         """`answer(index, live_used, header_tail)` with the snapshot and the counts of one moment."""
         with self._counting:
             current = self.index or index
-            return answer(current, self.counters.used, self._header_tail())
+            return answer(current, self.counters.live, self._header_tail())
 
     def live_figures(self, account_id: str, metric: str, index: QuotaIndex) -> QuotaFigures | None:
         with self._counting:
             return self._figures(self.index or index, account_id, metric)
 
-    def account_days(self, account_id: str, period: str) -> tuple[QuotaIndex | None, dict[tuple[str, str], DayUsage],
+    def account_days(self, account_id: str, period: str) -> tuple[QuotaIndex | None, dict[tuple[str, str], LiveQuantity],
                                                                   str | None]:
         """(served quota snapshot, per (metric, day) the events it does not include, live_through) of one moment."""
         with self._counting:
@@ -137,18 +137,16 @@ class LiveUsage:
 
     def _accept_group(self, requests: list[tuple[list[str], ApiKey]]) -> list[IntakeResult]:
         """Each request as if accepted alone, one after another, in one judging query and one write."""
-        now = self.clock()
-        judged = self.judge.judge([text for texts, _ in requests for text in texts], now.date())
+        judged = self.judge.judge([text for texts, _ in requests for text in texts], self.clock().date())
         results, lines, events, start, seen = [], [], [], 0, set()
         with self._writing:
             for texts, key in requests:
-                part = [replace(j, index=j.index - start) for j in judged[start:start + len(texts)]]
-                start += len(texts)
-                rejected = [Rejected(j.index, j.event_id, j.reason, j.detail or j.reason) for j in part if j.reason]
+                part = judged[start:start + len(texts)]  # index - start: the event's index in its request
+                rejected = [Rejected(j.index - start, j.event_id, j.reason, j.detail or j.reason) for j in part if j.reason]
                 valid = []
                 for j in part:
                     if j.reason is None and not key.may_read(j.account_id):
-                        rejected.append(Rejected(j.index, j.event_id, "account_not_allowed",
+                        rejected.append(Rejected(j.index - start, j.event_id, "account_not_allowed",
                                                  f"this API key may post events of account {key.account_id!r} only"))
                     elif j.reason is None:
                         valid.append(j)
@@ -158,33 +156,43 @@ class LiveUsage:
                         if j.event_id not in seen and not self.counters.is_known(j.event_id):
                             fresh.append(j)
                         seen.add(j.event_id)
-                lines += [_line(texts[j.index]) for j in fresh]
+                lines += [_line(texts[j.index - start]) for j in fresh]
                 events += [_counted(j) for j in fresh]
                 results.append(IntakeResult(len(fresh), len(valid) - len(fresh), sorted(rejected, key=lambda r: r.index)))
+                start += len(texts)
             if lines:
-                self._write(lines, events, now)
+                self._write(lines, events)
         return results
 
     def consume(self, key: ApiKey, account_id: str, metric: str, quantity: Decimal, event_id: str,
                 index: QuotaIndex) -> Consumed | None:
         """Check the limit and, when allowed, record the use as an accepted event, in one step.
-        None when the account or metric is not in the snapshot. Blocking: run in a thread."""
+        The amount checked is what the event raises the metric's quantity by (live_quantity.py: a
+        count metric 1 per event, a max metric the rise of its peak). None when the account or
+        metric is not in the snapshot. Blocking: run in a thread."""
         now = self.clock()
         text = json.dumps({"event_id": event_id, "account_id": account_id, "metric": metric,
                            "occurred_at": as_of_text(now)})[:-1] + f', "quantity": {json_number(quantity)}}}'
         [judged] = self.judge.judge([text], now.date())
+        if judged.aggregation == "unique_count":
+            raise NotConsumable(metric)
         with self._writing:
             with self._counting:
-                figures = self._figures(self.index or index, account_id, metric)
+                snapshot = (self.index or index).figures(account_id, metric)
+                live = self.counters.live(account_id, metric, snapshot.period) if snapshot else None
                 duplicate = self.counters.is_known(event_id)
-            if figures is None:
+            if snapshot is None:
                 return None
+            figures = snapshot.moved_on(live)
+            if judged.reason is None:
+                event = _counted(judged)
+                quantity = (live or LiveQuantity(event.aggregation)).rise(snapshot.used, event)
             outcome = check_quota(figures, quantity)
             if duplicate or not outcome.allowed:
                 return Consumed(figures, outcome, consumed=False, duplicate=duplicate)
             if judged.reason is not None:
                 raise EventRefused(judged.reason, judged.detail or judged.reason)
-            self._write([text.encode()], [_counted(judged)], now)
+            self._write([text.encode()], [_counted(judged)])
             return Consumed(figures, outcome, consumed=True, duplicate=False)
 
     def close(self) -> None:
@@ -195,14 +203,17 @@ class LiveUsage:
         with self._writing:
             self.intake.rotate_if_due(self.clock())
 
-    def _write(self, lines: list[bytes], events: list[CountedEvent], now: datetime) -> None:
+    def _write(self, lines: list[bytes], events: list[CountedEvent]) -> None:
+        # The clock read here, under the write lock, so files are written in time order. Judging
+        # (before) may have used an earlier day: a later landing day only allows more.
+        now = self.clock()
         file = self.intake.append(lines, now)
         with self._counting:
             self.counters.add(file, events, now)
 
     def _figures(self, index: QuotaIndex, account_id: str, metric: str) -> QuotaFigures | None:
         figures = index.figures(account_id, metric)
-        return None if figures is None else figures.plus(self.counters.used(account_id, metric, figures.period))
+        return None if figures is None else figures.moved_on(self.counters.live(account_id, metric, figures.period))
 
     def _header_tail(self) -> bytes:
         return b',"live_through":' + json.dumps(self._live_through()).encode()
@@ -210,6 +221,14 @@ class LiveUsage:
     def _live_through(self) -> str | None:
         newest = self.counters.live_through()
         return as_of_text(newest) if newest else None
+
+
+class NotConsumable(Exception):
+    """A unique_count metric: it counts distinct values of a field a check does not carry."""
+
+    def __init__(self, metric: str) -> None:
+        super().__init__(f"{metric} counts distinct values (unique_count), which a check does not carry: "
+                         "post the event with its counted field to /v1/events instead")
 
 
 class EventRefused(Exception):
@@ -222,10 +241,10 @@ class EventRefused(Exception):
 
 
 def _counted(judged: Judged) -> CountedEvent:
-    occurred = judged.occurred_at
-    assert occurred is not None and judged.event_id and judged.account_id and judged.metric
-    return CountedEvent(judged.event_id, judged.account_id, judged.metric, f"{occurred:%Y-%m}",
-                        occurred.date().isoformat(), judged.quantity)
+    day = judged.day
+    assert day and judged.event_id and judged.account_id and judged.metric and judged.aggregation
+    return CountedEvent(judged.event_id, judged.account_id, judged.metric, day[:7], day, judged.quantity,
+                        judged.aggregation, judged.value)
 
 
 def _line(text: str) -> bytes:

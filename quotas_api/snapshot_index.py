@@ -7,23 +7,22 @@ they were read into, addressed by its offsets: no Python object per row, so a re
 the per-account dict and holds the GIL for milliseconds at a time.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 
-from collections.abc import Callable
-from datetime import date
-
 from billing_pipeline.exchange.quota_snapshot import (QuotaSnapshotFile, SnapshotError, as_of_text, read_quota_snapshot,
                                                       render_quota)
+from quotas_api.live_quantity import LiveQuantity
 
 FIGURE_COLUMNS = ("limit", "used", "enforcement", "account_status", "included", "period", "period_end")
-# Usage accepted since the snapshot for (account_id, metric, period): what the live counters add.
-LiveUsed = Callable[[str, str, str], Decimal]
+# Usage accepted since the snapshot for (account_id, metric, period), None when none: the live counters'.
+LiveUsed = Callable[[str, str, str], LiveQuantity | None]
 # Python objects are made in slices of this many accounts, so that while a reload runs in its
 # thread the event loop gets the GIL back every few milliseconds.
 SLICE_ROWS = 20_000
@@ -44,8 +43,9 @@ class QuotaFigures:
     period: str = ""
     period_end: date | None = None
 
-    def plus(self, used: Decimal) -> "QuotaFigures":
-        return replace(self, used=self.used + used)
+    def moved_on(self, live: LiveQuantity | None) -> "QuotaFigures":
+        """These figures with the usage accepted since the snapshot (live_quantity.py's rule)."""
+        return self if live is None else replace(self, used=live.moved_on(self.used))
 
 
 @dataclass(frozen=True)
@@ -107,10 +107,10 @@ class QuotaIndex:
     def _quota(self, account_id: str, row: int, live: LiveUsed) -> memoryview | bytes:
         metric = self._metric_names[ord(self._row_metric[row])]
         added = live(account_id, metric, self._figures.column("period")[row].as_py())
-        if not added:
+        if added is None:
             # Nothing accepted since the snapshot: the figures as the file rendered them.
             return self._row_json[self._row_offset[row] : self._row_offset[row + 1]]
-        figures = self._row_figures(row).plus(added)
+        figures = self._row_figures(row).moved_on(added)
         return render_quota(metric, figures.enforcement, figures.included, figures.limit, figures.used)
 
     def _row(self, account_id: str, metric: str) -> tuple[bytes, int] | None:

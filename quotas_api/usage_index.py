@@ -1,10 +1,9 @@
 """Usage answers for people: the usage snapshot's open period per metric and day, moved on by the
 events the API accepted since, and projected to the end of the period.
 
-How each aggregation takes live events (those the snapshot does not include): sum adds their
-quantities, count adds one per event, max keeps the larger of the snapshot's peak and theirs.
-unique_count cannot: it needs the distinct values of the whole period, which only rating has, so
-its figures are the snapshot's until the next one.
+Live events (those the snapshot does not include) move each metric's period figure and each day's
+by live_quantity.py's rule, the one quota answers use: unique_count figures may over-count values
+the snapshot already counted, until the next snapshot.
 
 Projection, linear on elapsed days: elapsed = days from the period's start through today (UTC),
 at least 1; projected usage = used x days_in_period / elapsed for sum and count metrics (to 9
@@ -27,7 +26,7 @@ import polars as pl
 from billing_pipeline.exchange.quota_snapshot import as_of_text, json_number
 from billing_pipeline.exchange.usage_snapshot import read_usage_snapshot
 from billing_pipeline.lib.money import round_to_minor, to_major
-from quotas_api.live_counters import DayUsage
+from quotas_api.live_quantity import LiveQuantity
 
 EXTRAPOLATED = ("sum", "count")
 QUANTITY_PLACES = Decimal("0.000000001")  # the snapshot's quantity precision
@@ -61,7 +60,7 @@ def load_usage_index(path: Path) -> UsageIndex:
                       rows.height, rows.height, rows, {a: i for i, a in enumerate(rows["account_id"].to_list())})
 
 
-def usage_json(row: dict[str, Any], live: dict[tuple[str, str], DayUsage], as_of: str, live_through: str | None,
+def usage_json(row: dict[str, Any], live: dict[tuple[str, str], LiveQuantity], as_of: str, live_through: str | None,
                today: date) -> bytes:
     """The answer for one account: its usage snapshot row moved on by `live` ((metric, day) -> events
     the snapshot does not include), projected from `today`."""
@@ -72,11 +71,12 @@ def usage_json(row: dict[str, Any], live: dict[tuple[str, str], DayUsage], as_of
     for metric in row["metrics"]:
         name, aggregation = metric["metric"], metric["aggregation"]
         days = {d["usage_date"].isoformat(): d["quantity"] for d in row["days"] if d["metric"] == name}
-        used = metric["quantity"]
+        period_live = LiveQuantity(aggregation)  # the days' live events together: a value counts once
         for (live_metric, day), usage in sorted(live.items()):
             if live_metric == name:
-                days[day] = _moved_on(aggregation, days.get(day, Decimal(0)), usage)
-                used = _moved_on(aggregation, used, usage)
+                days[day] = usage.moved_on(days.get(day, Decimal(0)))
+                period_live.merge(usage)
+        used = period_live.moved_on(metric["quantity"])
         projected = (used * days_in_period / elapsed).quantize(QUANTITY_PLACES, ROUND_HALF_UP) \
             if aggregation in EXTRAPOLATED else used
         metrics.append(json_object(
@@ -111,16 +111,6 @@ def _projected_charge(row: dict[str, Any], days_in_period: int) -> int:
 
 def _elapsed_days(start: date, end: date, today: date) -> int:
     return min(max((today - start).days + 1, 1), (end - start).days)
-
-
-def _moved_on(aggregation: str, snapshot: Decimal, live: DayUsage) -> Decimal:
-    if aggregation == "sum":
-        return snapshot + live.quantity
-    if aggregation == "count":
-        return snapshot + live.events
-    if aggregation == "max":
-        return max(snapshot, live.peak)
-    return snapshot  # unique_count: see the module docstring
 
 
 def json_object(**rendered: str) -> str:

@@ -22,7 +22,7 @@ from quotas_api.auth import authenticate
 from quotas_api.errors import JSON, ApiError
 from quotas_api.models import QuotaCheckRequest
 from quotas_api.event_judge import CatalogUnavailable
-from quotas_api.live_usage import EventRefused
+from quotas_api.live_usage import EventRefused, NotConsumable
 from quotas_api.routes.events import catalog_unavailable
 from quotas_api.quota_check import CheckOutcome, check_quota
 from quotas_api.routes.bodies import limited_body
@@ -113,10 +113,14 @@ async def check(request: Request) -> Response:
       A hard limit refuses use past the limit (reason quota_exhausted when nothing is left at all);
       a soft limit allows it and reports the part past the limit as overage, to be billed. Unlimited
       metrics always allow. A suspended account is refused everything (reason account_suspended).
-      `used` is the snapshot's plus every event the API accepted since. With `consume` and an
+      `used` is the snapshot's moved on by every event the API accepted since, by the metric's
+      aggregation (sum: quantities, count: one per event, max: the peak, unique_count: new distinct
+      values, which may over-count until the next snapshot, never under-count). With `consume` and an
       `event_id` the use is recorded as an accepted event when allowed, atomically with the check, so
-      concurrent callers never pass a hard limit together; the same event_id again records nothing
-      (reason already_consumed). With `enforce` a refusal is an HTTP 429 with Retry-After.
+      concurrent callers never pass a hard limit together; the amount checked is what that event
+      raises the metric by (a count metric: 1); a unique_count metric cannot be consumed (422
+      not_consumable). The same event_id again records nothing (reason already_consumed). With
+      `enforce` a refusal is an HTTP 429 with Retry-After.
     requestBody:
       required: true
       content:
@@ -160,6 +164,8 @@ async def check(request: Request) -> Response:
             raise ApiError(422, exc.reason, f"the usage event would be refused by ingestion: {exc.detail}") from None
         except CatalogUnavailable as exc:
             raise catalog_unavailable(exc) from None
+        except NotConsumable as exc:
+            raise ApiError(422, "not_consumable", str(exc)) from None
         figures, outcome = (result.figures, result.outcome) if result else (None, None)
         consumed, duplicate = (result.consumed, result.duplicate) if result else (False, False)
     else:

@@ -9,9 +9,16 @@
   4 httpx threads in one process, measured mostly its own client: 5,052 events/s.) Baseline, same run: the same NDJSON bytes appended to a file with one fsync per
   batch of 100, in this process, no web stack, no judging. Runs alternate; medians and their ratio.
 
-Not measured here yet: quota lookup p99 at 1,000 req/s while ingesting. A Python asyncio client
-(httpx) beside the posting threads could not hold 1,000 req/s on this 2-core machine (its requests
-queued behind each other, so it measured the client); it needs a lighter load generator.
+- Lookups while ingesting (`--lookup-rate`, default 1,000 req/s): a separate client process sends
+  quota lookups on a fixed schedule (request i at start + i / rate, from `--lookup-connections`
+  keep-alive http.client connections, each taking the next scheduled request when free) and
+  measures each latency from the request's *scheduled* send time, so a stalled server shows in
+  the figures instead of slowing the sender (no coordinated omission). Meanwhile another process
+  posts intake batches as above (one process, `--connections`). The same schedule without intake
+  runs first, as the reference of the same run. Reported: achieved rate, p50/p99/max, and how many
+  requests were sent more than 1 ms after their scheduled time (the client falling behind).
+  Lookups ask for api_calls of the three sample accounts, the metric the intake posts to, so
+  every answer is moved on by live counts.
 
 The load generator is Python on the same 2 cores as the server: it spends CPU the server would
 otherwise have, so events/s is a lower bound of what the server can do.
@@ -19,6 +26,7 @@ otherwise have, so events/s is a lower bound of what the server can do.
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import statistics
@@ -103,6 +111,69 @@ def intake_rate(port: int, seconds: float, run: int, processes: int, connections
         return accepted / (time.monotonic() - started)
 
 
+def fixed_rate_lookups(port: int, rate: float, seconds: float, connections: int) -> dict[str, float]:
+    """Quota lookups at `rate` per second for `seconds`, latency measured from each request's
+    scheduled send time (see the module docstring)."""
+    paths = [f"/v1/accounts/{account}/quotas/api_calls" for account in ("acme", "globex", "initech")]
+    total = int(rate * seconds)
+    schedule = itertools.count()  # next() is atomic under the GIL: each request is taken once
+    latencies: list[float] = []
+    late_sends: list[float] = []
+    failures: list[int] = []
+    start = time.perf_counter() + 0.2
+
+    def worker() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            while (i := next(schedule)) < total:
+                scheduled = start + i / rate
+                wait = scheduled - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                sent = time.perf_counter()
+                connection.request("GET", paths[i % len(paths)], headers=HEADERS)
+                answer = connection.getresponse()
+                answer.read()
+                done = time.perf_counter()
+                latencies.append(done - scheduled)
+                if sent - scheduled > 0.001:
+                    late_sends.append(sent - scheduled)
+                if answer.status != 200:
+                    failures.append(answer.status)
+        finally:
+            connection.close()
+
+    pool = [threading.Thread(target=worker) for _ in range(connections)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    ordered = sorted(latencies)
+    return {"requests": len(ordered), "achieved": len(ordered) / elapsed, "failures": len(failures),
+            "p50_ms": ordered[len(ordered) // 2] * 1000, "p99_ms": ordered[int(len(ordered) * 0.99)] * 1000,
+            "max_ms": ordered[-1] * 1000, "late_sends": len(late_sends)}
+
+
+def lookups_while_ingesting(port: int, args: argparse.Namespace, run: int, ingesting: bool) -> tuple[dict[str, float], float]:
+    """(lookup figures, intake events/s meanwhile): the lookups start 0.5 s into the intake and end before it."""
+    lookup_seconds = max(args.seconds - 1, 1)
+    with ProcessPoolExecutor(2) as pool:
+        intake = pool.submit(_client_process, port, f"l{run}", lookup_seconds + 1, args.connections) if ingesting else None
+        if intake:
+            time.sleep(0.5)
+        lookups = pool.submit(fixed_rate_lookups, port, args.lookup_rate, lookup_seconds, args.lookup_connections)
+        figures = lookups.result()
+        events = intake.result() / (lookup_seconds + 1) if intake else 0.0
+    return figures, events
+
+
+def _lookup_line(figures: dict[str, float]) -> str:
+    return (f"{figures['achieved']:,.0f} req/s achieved ({figures['requests']:,.0f} requests, {figures['failures']:.0f} failed, "
+            f"{figures['late_sends']:.0f} sent > 1 ms late), p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms, "
+            f"max {figures['max_ms']:.1f} ms")
+
+
 def append_rate(folder: Path, seconds: float, run: int) -> float:
     """The same lines, appended and fsynced per batch: the floor of durable intake on this disk."""
     lines = [json.dumps(event).encode() + b"\n" for event in json.loads(batch_body(f"b{run}", 0))]
@@ -125,6 +196,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--processes", type=int, default=2, help="client processes")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections per client process")
+    parser.add_argument("--lookup-rate", type=float, default=1000.0, help="fixed lookup rate, req/s (0: skip)")
+    parser.add_argument("--lookup-connections", type=int, default=16, help="keep-alive connections of the lookup client")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_intake_") as tmp:
         data_dir = Path(tmp)
@@ -137,9 +210,24 @@ def main() -> int:
                 baseline.append(append_rate(data_dir, args.seconds, run))
                 print(f"run {run + 1}: intake {intake[-1]:,.0f} events/s, append+fsync {baseline[-1]:,.0f} events/s",
                       flush=True)
+            port = int(server.base_url.rsplit(":", 1)[1])
+            idle_runs, busy_runs = [], []
+            for run in range(args.runs if args.lookup_rate else 0):
+                idle, _ = lookups_while_ingesting(port, args, run, ingesting=False)
+                busy, events = lookups_while_ingesting(port, args, run, ingesting=True)
+                idle_runs.append(idle)
+                busy_runs.append({**busy, "events": events})
+                print(f"run {run + 1}: lookups at {args.lookup_rate:,.0f} req/s, no intake: {_lookup_line(idle)}", flush=True)
+                print(f"run {run + 1}: lookups at {args.lookup_rate:,.0f} req/s while ingesting {events:,.0f} events/s: "
+                      f"{_lookup_line(busy)}", flush=True)
     ratio = statistics.median(baseline) / statistics.median(intake)
     print(f"intake (1 worker, batches of {BATCH}): {statistics.median(intake):,.0f} events/s (median of {args.runs})")
     print(f"append + fsync per batch, same bytes: {statistics.median(baseline):,.0f} events/s; intake is {ratio:.1f}x slower")
+    for name, runs in (("no intake", idle_runs), ("while ingesting", busy_runs)):
+        if runs:
+            print(f"lookups at {args.lookup_rate:,.0f} req/s, {name} (medians of {len(runs)}): " + ", ".join(
+                f"{figure} {statistics.median(r[figure] for r in runs):,.2f}"
+                for figure in ("achieved", "p50_ms", "p99_ms", "max_ms", "late_sends", *(("events",) if name != "no intake" else ()))))
     return 0
 
 

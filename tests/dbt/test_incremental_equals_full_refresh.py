@@ -2,10 +2,12 @@
 
 Two copies of the same data folder receive the same files at each step. The incremental one gets
 them one file at a time in a shuffled order, with re-deliveries (the same bytes again, and copies
-under another name), ingests only the days that changed and runs the rating's `dbt build`; the
-other re-reads every file and runs `dbt build --full-refresh`. A changed catalog price, the close of
-January, and January events landing after the close (billed as adjustments) come along the way.
-After each rating, invoices, quota status, credit ledger and issued invoices are identical.
+under another name), ingests only the days that changed and rates as the rating asset does: it
+rebuilds what changed since its last successful build (lib/rating/scope.py: nothing, the models
+pricing usage, or everything); the other re-reads every file and runs `dbt build --full-refresh`.
+A changed catalog price, the close of January, and January events landing after the close (billed
+as adjustments) come along the way. After each rating, invoices, quota status, credit ledger and
+issued invoices are identical, whichever of the three the incremental rating rebuilt.
 """
 
 import random
@@ -24,6 +26,7 @@ from billing_pipeline.lib.ingest.catalog import read_catalog, write_catalog
 from billing_pipeline.lib.ingest.landing_changes import days_due
 from billing_pipeline.lib.ingest.landing_inventory import landing_days
 from billing_pipeline.lib.ingest.usage_events import ingest_day
+from billing_pipeline.lib.rating.scope import rating_scope, record_build
 from billing_pipeline.lib.rating.window import RatingWindow
 from billing_pipeline.lib.warehouse import BillingData, connect
 from billing_pipeline.sample.catalog_files import write_catalog_files
@@ -49,10 +52,18 @@ def _state(paths: DataDir) -> dict[str, list[tuple]]:
         return {table: _comparable(con, table) for table in COMPARED}
 
 
-def _rate(paths: DataDir, as_of: date, full_refresh: bool) -> None:
+def _rate(paths: DataDir, as_of: date, full_refresh: bool) -> str:
+    """Rate January and February as the rating asset does; what it rebuilt."""
     window = RatingWindow(date(2026, 1, 1), date(2026, 3, 1), as_of)
-    run = run_dbt(dbt_build_args(BillingData(data_dir=str(paths.root)), full_refresh), window.dbt_env())
-    assert run.success, run.with_status("fail", "error")
+    with connect(paths.warehouse) as con:
+        scope = rating_scope(con, window, full_refresh)
+    if scope.kind != "nothing":
+        run = run_dbt([*dbt_build_args(BillingData(data_dir=str(paths.root)), full_refresh), *scope.dbt_args()],
+                      {**window.dbt_env(), **scope.dbt_env()})
+        assert run.success, run.with_status("fail", "error")
+        with connect(paths.warehouse) as con:
+            record_build(con, scope)
+    return scope.kind
 
 
 def _ingest_due(paths: DataDir) -> None:
@@ -107,13 +118,15 @@ class Worlds:
                 shutil.copy(self.stash.landing_usage / rel, world.landing_usage / copy)
             _ingest_due(self.incremental)
 
-    def rate_both(self, as_of: date) -> None:
+    def rate_both(self, as_of: date) -> str:
+        """Rate both copies and compare them; what the incremental rating rebuilt."""
         _ingest_everything(self.full)
         _rate(self.full, as_of, full_refresh=True)
-        _rate(self.incremental, as_of, full_refresh=False)
+        rebuilt = _rate(self.incremental, as_of, full_refresh=False)
         incremental, full = _state(self.incremental), _state(self.full)
         for table in COMPARED:
-            assert incremental[table] == full[table], f"{table} differs as of {as_of}"
+            assert incremental[table] == full[table], f"{table} differs as of {as_of} (rebuilt {rebuilt})"
+        return rebuilt
 
     def change_price(self) -> None:
         """Raise the first per-unit price of the catalog by a tenth of a cent."""
@@ -132,11 +145,19 @@ def test_incremental_rating_gives_the_invoices_quota_status_and_ledgers_of_a_ful
     landed = worlds.files_landed(january_close)
     late = worlds.rng.sample([r for r in landed if r.parts[0].startswith("2026-01")], 4)
     worlds.land([r for r in landed if r not in late])
-    worlds.rate_both(date(2026, 2, 2))
+    rebuilt = [worlds.rate_both(date(2026, 2, 2))]
+    rebuilt.append(worlds.rate_both(date(2026, 2, 2)))  # nothing new: dbt does not run
     worlds.land(late)  # late files of January days, landed during the grace period
+    rebuilt.append(worlds.rate_both(date(2026, 2, 2)))  # new usage only: the models pricing it
     worlds.change_price()
-    worlds.rate_both(january_close)  # January closes and is issued
-    worlds.land([r for r in worlds.files_landed(START + timedelta(days=DAYS)) if r not in landed])
+    rebuilt.append(worlds.rate_both(january_close))  # January closes and is issued
+    february = [r for r in worlds.files_landed(START + timedelta(days=DAYS)) if r not in landed]
+    # events land up to 5 days late, so the files of Feb 4-6 hold some of January's: everything
+    # (and the ledger the close wrote is read back)
+    worlds.land([r for r in february if r.parts[0] < "2026-02-07"])
+    rebuilt.append(worlds.rate_both(january_close))
+    worlds.land([r for r in february if r.parts[0] >= "2026-02-07"])
+    rebuilt.append(worlds.rate_both(january_close))  # February usage only, January issued
     # January events landing in a February day after the close: adjustments on February's invoice
     late_rel = Path("2026-02-06") / "late-january.ndjson"
     source = worlds.stash.landing_usage / "2026-01-20"
@@ -144,7 +165,9 @@ def test_incremental_rating_gives_the_invoices_quota_status_and_ledgers_of_a_ful
     (worlds.stash.landing_usage / late_rel).write_text(
         "\n".join(line.replace('"ev_', '"late-ev_') for line in january_lines) + "\n")
     worlds.land([late_rel], redeliveries=1)
-    worlds.rate_both(date(2026, 2, 9))
+    rebuilt.append(worlds.rate_both(january_close))  # usage of an issued month: everything
+    rebuilt.append(worlds.rate_both(date(2026, 2, 9)))
+    assert rebuilt == ["all", "nothing", "usage", "all", "all", "usage", "all", "all"]
     with connect(worlds.incremental.warehouse) as con:
         [(adjustments,)] = con.execute("SELECT count(*) FROM fct_invoice_lines WHERE line_type = 'adjustment'").fetchall()
         [(issued,)] = con.execute("SELECT count(*) FROM fct_issued_periods").fetchall()

@@ -4,6 +4,9 @@ A run covers one month or, for a backfill, a range of months (single-run backfil
 window and the run's as_of date reach dbt in its environment (window.py). dbt tests become asset checks,
 blocking when their severity is error: a failure stops the period's close (the fct_issued_*
 ledger is skipped inside dbt) and everything downstream in Dagster.
+
+A run rebuilds what changed since the last build that succeeded (lib/rating/scope.py): nothing, and
+dbt does not run; the models pricing new usage; or the whole project.
 """
 
 import json
@@ -21,6 +24,7 @@ from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.lib.rating.engine import EngineMismatch, RatingEngine, check_engine
 from billing_pipeline.lib.rating.environment import scoped_environment
 from billing_pipeline.lib.rating.project import dbt_project
+from billing_pipeline.lib.rating.scope import RatingScope, forget_build, rating_scope, record_build
 from billing_pipeline.lib.rating.spark_tables import expose_spark_tables
 from billing_pipeline.lib.rating.summary import dbt_check_description, invoice_metadata, issued_metadata
 from billing_pipeline.lib.rating.window import DEFAULT_GRACE_DAYS, today_utc, window_for_partitions
@@ -103,21 +107,32 @@ def rating(context: dg.AssetExecutionContext, config: RatingConfig, dbt: DbtCliR
     closing = ", ".join(m.strftime("%Y-%m") for m in window.closed_months) or "none"
     context.log.info(f"rating {window.first_month:%Y-%m}..{window.end:%Y-%m} (end excluded) as of {window.as_of}; "
                      f"closed months (issued unless already): {closing}")
-
     engine = rating_engine.name
     with billing_data.warehouse() as con:
         try:
             check_engine(con, engine)
         except EngineMismatch as mismatch:
             raise dg.Failure(description=str(mismatch)) from None
+        scope = rating_scope(con, window, config.full_refresh)
+    # a subset (picked in the UI): dagster-dbt selects it, and its build is not recorded as the whole
+    subset = (context.selected_asset_keys != context.assets_def.keys
+              or context.selected_asset_check_keys != context.assets_def.check_keys)
+    if subset:
+        scope = RatingScope("all", "a subset of the rating assets was selected", scope.inputs)
+    context.log.info(f"rebuilding {dict(nothing='nothing', usage='the models pricing usage', all='everything')[scope.kind]}: "
+                     f"{scope.reason}")
+    if scope.kind == "nothing":
+        return
+
+    with billing_data.warehouse() as con:
+        forget_build(con)
         if engine != "duckdb":
             seam = publish_seam(con, billing_data.paths.seam)
             context.log.info(f"rating on {engine}; seam: {seam.folders_written} folders written, "
                              f"{seam.folders_removed} removed, {seam.folders_unchanged} unchanged")
-
-    with scoped_environment({**window.dbt_env(), **rating_engine.dbt_env(billing_data.paths)}):
-        invocation = dbt.cli(dbt_build_args(billing_data, config.full_refresh, rating_engine.dbt_target), context=context,
-                             raise_on_error=False, target_path=dbt_target_path(billing_data, engine))
+    with scoped_environment({**window.dbt_env(), **scope.dbt_env(), **rating_engine.dbt_env(billing_data.paths)}):
+        invocation = dbt.cli([*dbt_build_args(billing_data, config.full_refresh, rating_engine.dbt_target), *scope.dbt_args()],
+                             context=context, raise_on_error=False, target_path=dbt_target_path(billing_data, engine))
     # Events stream live until the first output whose metadata needs the finished warehouse; from
     # there on they wait for dbt to end, as outputs must be yielded in dependency order.
     held_back: list[Any] = []
@@ -136,7 +151,11 @@ def rating(context: dg.AssetExecutionContext, config: RatingConfig, dbt: DbtCliR
             for event in held_back:
                 name = _summary_name(context, event) if isinstance(event, dg.Output) else None
                 yield event.with_metadata({**event.metadata, **_SUMMARIES[name](con, window)}) if name in _SUMMARIES else event
-    if not invocation.is_successful():
+    if invocation.is_successful():
+        if not subset:
+            with billing_data.warehouse() as con:
+                record_build(con, scope)
+    else:
         raise dg.Failure(
             description=f"dbt build failed for {window.first_month:%Y-%m}..{window.end:%Y-%m}: nothing was issued",
             metadata={"dbt_errors": dg.MetadataValue.text(str(invocation.get_error()))},

@@ -5,6 +5,7 @@ test suite call `prepare_manifest()` before loading the Definitions (dbt takes s
 """
 
 import fcntl
+import hashlib
 import sys
 from pathlib import Path
 
@@ -17,12 +18,22 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 _NOT_SOURCES = {"target", "logs", "dbt_packages"}
 
 
+def _source_files(project_dir: Path) -> list[Path]:
+    return sorted(path for path in project_dir.rglob("*")
+                  if path.is_file() and not _NOT_SOURCES.intersection(path.relative_to(project_dir).parts))
+
+
 def _newest_source_mtime(project_dir: Path) -> float:
-    newest = 0.0
-    for path in project_dir.rglob("*"):
-        if path.is_file() and not _NOT_SOURCES.intersection(path.relative_to(project_dir).parts):
-            newest = max(newest, path.stat().st_mtime)
-    return newest
+    return max((path.stat().st_mtime for path in _source_files(project_dir)), default=0.0)
+
+
+def project_digest(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """SHA-256 of the project's source files (paths and bytes): what a build's models and tests are."""
+    digest = hashlib.sha256()
+    for path in _source_files(project_dir):
+        digest.update(f"{path.relative_to(project_dir)}\0{path.stat().st_size}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def manifest_is_fresh(project: DbtProject = dbt_project) -> bool:

@@ -1,5 +1,7 @@
 {{ config(meta={'dagster': {'ref': {'name': 'int_usage__segments'}}}) }}
 -- depends_on: {{ ref('int_billing_periods') }}
+-- depends_on: {{ ref('stg_raw__usage_changes') }}
+-- depends_on: {{ ref('int_usage__daily_history') }}
 -- depends_on: {{ ref('stg_catalog__metrics') }}
 {#
   Reconciliation of the window's open invoices with the deduplicated raw events, as a chain:
@@ -14,7 +16,16 @@
      priced across its segments (trial and included units counted, days without a subscription
      included) equal those of the whole month, aggregated per the metric.
   A row is a mismatch; `check_name` says where the chain broke.
+
+  Link 1 in a build of the usage_change selector (lib/rating/scope.py), given the last load the
+  previous successful build took in as BILLING_RATING_CHANGED_AFTER_LOAD: per account, metric and
+  day, only for the (day, account) pairs of the loads since, compared with the usage history. Every
+  other pair was reconciled by the build that last changed it and has not changed since, and the
+  next build of everything (a new as_of, so at least daily) reconciles the whole window again:
+  a load the change log missed is caught there. The scan reads one day instead of the month.
 -#}
+{%- set changed_after = env_var('BILLING_RATING_CHANGED_AFTER_LOAD', '') %}
+{%- set changes = {'scope': 'changes', 'since': changed_after | int, 'through': 9223372036854775807} %}
 {%- set window = single_row("select min(period_start), max(period_end), count(*), min(period) from "
                             ~ ref('int_billing_periods') ~ " where not was_issued") %}
 {#- one month (the usual run) needs no per-event month: every event of the scan is in it -#}
@@ -30,7 +41,23 @@ with open_periods as (
 ),
 
 raw_totals as (
-{%- if window is not none %}
+{%- if changed_after %}
+{%- set days = single_row("select min(usage_date), max(usage_date) + 1 from " ~ ref('stg_raw__usage_changes')
+                          ~ " where load_id > " ~ changes['since']) %}
+    select
+        events.account_id,
+        events.metric,
+        cast(cast(events.occurred_at as date) as varchar) as period,
+        count(*) as event_count,
+        sum(events.quantity) as quantity_sum,
+        max(events.quantity) as quantity_max
+    from {{ source('raw', 'usage_events_loaded') }} as events
+    inner join ({{ changed_keys_sql(changes, 'day') }}) as changed
+        on events.account_id = changed.account_id and cast(events.occurred_at as date) = changed.usage_date
+    where {% if days is none %}false{% else %}events.occurred_at >= timestamp '{{ days[0] }}'
+      and events.occurred_at < timestamp '{{ days[1] }}'{% endif %}
+    group by all
+{%- elif window is not none %}
     select
         events.account_id,
         events.metric,
@@ -67,24 +94,37 @@ monthly as (
     group by all
 ),
 
+-- what link 1 compares with the raw events: the month, or the changed days of the history
+rated_totals as (
+{%- if changed_after %}
+    select history.account_id, history.metric, cast(history.usage_date as varchar) as period,
+           history.quantity_sum, history.event_count, history.quantity_max
+    from {{ ref('int_usage__daily_history') }} as history
+    inner join ({{ changed_keys_sql(changes, 'day') }}) as changed
+        on history.account_id = changed.account_id and history.usage_date = changed.usage_date
+{%- else %}
+    select * from monthly
+{%- endif %}
+),
+
 source_mismatches as (
     select
         'raw events' as check_name,
-        coalesce(raw_totals.account_id, monthly.account_id) as account_id,
-        coalesce(raw_totals.metric, monthly.metric) as metric,
-        coalesce(raw_totals.period, monthly.period) as period,
+        coalesce(raw_totals.account_id, rated_totals.account_id) as account_id,
+        coalesce(raw_totals.metric, rated_totals.metric) as metric,
+        coalesce(raw_totals.period, rated_totals.period) as period,
         raw_totals.quantity_sum as expected_quantity,
-        monthly.quantity_sum as rated_quantity,
+        rated_totals.quantity_sum as rated_quantity,
         raw_totals.event_count as expected_event_count,
-        monthly.event_count as rated_event_count
+        rated_totals.event_count as rated_event_count
     from raw_totals
-    full outer join monthly
-        on raw_totals.account_id = monthly.account_id
-        and raw_totals.metric = monthly.metric
-        and raw_totals.period = monthly.period
-    where raw_totals.event_count is distinct from monthly.event_count
-       or raw_totals.quantity_sum is distinct from monthly.quantity_sum
-       or raw_totals.quantity_max is distinct from monthly.quantity_max
+    full outer join rated_totals
+        on raw_totals.account_id = rated_totals.account_id
+        and raw_totals.metric = rated_totals.metric
+        and raw_totals.period = rated_totals.period
+    where raw_totals.event_count is distinct from rated_totals.event_count
+       or raw_totals.quantity_sum is distinct from rated_totals.quantity_sum
+       or raw_totals.quantity_max is distinct from rated_totals.quantity_max
 ),
 
 distinct_counts as (
