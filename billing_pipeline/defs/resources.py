@@ -5,6 +5,7 @@ import dagster as dg
 
 from billing_pipeline.lib.ingest.settings import IngestSettings
 from billing_pipeline.lib.publish.stripe_resource import StripeResource
+from billing_pipeline.lib.rating.engine import RatingEngine
 from billing_pipeline.lib.rating.project import dbt_cli_resource
 from billing_pipeline.lib.warehouse import BillingData
 
@@ -13,4 +14,5 @@ defs = dg.Definitions(resources={
     "ingest_settings": IngestSettings(),
     "stripe": StripeResource(),
     "dbt": dbt_cli_resource(),
+    "rating_engine": RatingEngine(),
 })

@@ -21,6 +21,16 @@ class DataDir:
         return self.root / "warehouse" / "billing.duckdb"
 
     @property
+    def seam(self) -> Path:
+        """The loaded events and the catalog as Parquet, for a rating engine other than DuckDB (lib/ingest/seam.py)."""
+        return self.root / "warehouse" / "seam"
+
+    @property
+    def spark(self) -> Path:
+        """Spark's tables, one Parquet folder each, when rating runs on Spark (BILLING_ENGINE=spark)."""
+        return self.root / "warehouse" / "spark"
+
+    @property
     def reports(self) -> Path:
         return self.root / "reports"
 

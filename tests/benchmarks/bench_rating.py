@@ -39,6 +39,7 @@ import yaml
 
 from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.defs.rating.assets import dbt_build_args, dbt_target_path
+from billing_pipeline.lib.rating.engine import RatingEngine
 from billing_pipeline.lib.rating.project import DBT_PROJECT_DIR, prepare_manifest
 from billing_pipeline.lib.rating.window import RatingWindow
 from billing_pipeline.lib.ingest.catalog import read_catalog, write_catalog
@@ -225,22 +226,25 @@ def run_one_model_build(root: Path) -> float:
 
 
 def run_dbt_build(root: Path, as_of: date, full_refresh: bool = True, selection: list[str] | None = None,
-                  scope_env: dict[str, str] | None = None) -> dict:
+                  scope_env: dict[str, str] | None = None, engine: str = "duckdb") -> dict:
     """`dbt build` of the month the way the Dagster asset invokes it (with --full-refresh by default,
     so the incremental usage history is rebuilt from every event: the whole month's rating): the asset's arguments and
     environment (the window), the warehouse's target folder kept between runs and seeded with the
     prepared partial_parse.msgpack (as dagster-dbt does), JSON logs on stdout, and the asset's
-    `selection` and `scope_env` if any (lib/rating/scope.py). Run in a child process that reports its dbt child's
-    peak RSS and CPU time."""
+    `selection` and `scope_env` if any (lib/rating/scope.py). `engine` picks the dbt target as the
+    rating_engine resource does (on Spark, the seam must be published first). Run in a child process
+    that reports its dbt child's peak RSS and CPU time."""
     billing_data = BillingData(data_dir=str(root))
-    target = dbt_target_path(billing_data)
+    rating_engine = RatingEngine(engine=engine)
+    target = dbt_target_path(billing_data, engine)
     if not (target / "partial_parse.msgpack").exists():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy(DBT_PROJECT_DIR / "target" / "partial_parse.msgpack", target)
-    env = {**os.environ, **RatingWindow(MONTH, NEXT, as_of).dbt_env(), **(scope_env or {}), "DBT_LOG_FORMAT": "json",
+    env = {**os.environ, **RatingWindow(MONTH, NEXT, as_of).dbt_env(), **(scope_env or {}),
+           **rating_engine.dbt_env(billing_data.paths), "DBT_LOG_FORMAT": "json",
            "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target),
            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR), "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR)}
-    args = [*dbt_build_args(billing_data, full_refresh), *(selection or [])]
+    args = [*dbt_build_args(billing_data, full_refresh, rating_engine.dbt_target), *(selection or [])]
     code = ("import resource, subprocess, sys, json\n"
             "log = sys.argv.pop(1)\n"
             "with open(log, 'w') as out:\n"

@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from billing_pipeline.defs.rating.assets import rating, rating_run_config
+from billing_pipeline.lib.rating.engine import RatingEngine
 from billing_pipeline.lib.rating.project import dbt_cli_resource
 from billing_pipeline.lib.warehouse import BillingData
 from tests.dbt.rating_warehouse import Event, january_world
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:AssetExecutionContext.op is depr
 
 def _rate(world) -> dict[str, dg.AssetCheckEvaluation]:
     result = dg.materialize(
-        [rating], resources={"dbt": dbt_cli_resource(), "billing_data": BillingData(data_dir=str(world.paths.root))},
+        [rating], resources={"dbt": dbt_cli_resource(), "rating_engine": RatingEngine(), "billing_data": BillingData(data_dir=str(world.paths.root))},
         run_config=rating_run_config(date(2026, 2, 10)),
         tags={"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-02-01"})
     assert result.success

@@ -7,6 +7,7 @@ import pytest
 
 from billing_pipeline.lib.warehouse import BillingData
 from billing_pipeline.defs.rating.assets import rating, rating_run_config
+from billing_pipeline.lib.rating.engine import RatingEngine
 from billing_pipeline.lib.rating.project import dbt_cli_resource
 from tests.dbt.rating_warehouse import january_world
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:AssetExecutionContext.op is depr
 
 
 def _resources(world) -> dict:
-    return {"dbt": dbt_cli_resource(), "billing_data": BillingData(data_dir=str(world.paths.root))}
+    return {"dbt": dbt_cli_resource(), "rating_engine": RatingEngine(), "billing_data": BillingData(data_dir=str(world.paths.root))}
 
 
 def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
@@ -76,7 +77,7 @@ def test_a_months_rating_depends_on_the_daily_ingestion_partitions_of_that_month
     from billing_pipeline.lib.ingest.settings import IngestSettings
 
     graph = dg.Definitions(assets=[raw_usage_events, rating],
-                           resources={"dbt": dbt_cli_resource(), "billing_data": BillingData(data_dir=str(tmp_path)),
+                           resources={"dbt": dbt_cli_resource(), "rating_engine": RatingEngine(), "billing_data": BillingData(data_dir=str(tmp_path)),
                                       "ingest_settings": IngestSettings()}
                            ).resolve_asset_graph()
     events = dg.AssetKey("stg_raw__usage_events")
@@ -87,3 +88,18 @@ def test_a_months_rating_depends_on_the_daily_ingestion_partitions_of_that_month
     assert sorted(upstream) == [f"2026-02-{day:02d}" for day in range(1, 29)]
     assert {spec.group_name for spec in rating.specs} == {"rating"}
     assert all(spec.kinds == {"dbt", "duckdb"} for spec in rating.specs)
+
+
+def test_rating_a_duckdb_folder_on_spark_is_refused_in_one_line_before_anything_runs(tmp_path):
+    world = january_world(tmp_path / "data")
+    world.execute("create table fct_invoices (account_id varchar)")  # as a DuckDB rating leaves it
+
+    result = dg.materialize([rating], resources={**_resources(world), "rating_engine": RatingEngine(engine="spark")},
+                            partition_key="2026-01-01", run_config=rating_run_config(date(2026, 2, 4)), raise_on_error=False)
+
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_failure_data.error.message.startswith(
+        "dagster._core.definitions.events.Failure: this data folder is rated on duckdb (its issued invoices are there), "
+        "not spark: set BILLING_ENGINE=duckdb")
+    assert not world.paths.seam.exists() and not result.get_asset_materialization_events()

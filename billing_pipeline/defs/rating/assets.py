@@ -19,10 +19,13 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from pydantic import Field
 
 from billing_pipeline.defs.partitions import monthly_partitions
+from billing_pipeline.lib.ingest.seam import publish_seam
 from billing_pipeline.lib.warehouse import BillingData
+from billing_pipeline.lib.rating.engine import EngineMismatch, RatingEngine, check_engine
 from billing_pipeline.lib.rating.environment import scoped_environment
 from billing_pipeline.lib.rating.project import dbt_project
-from billing_pipeline.lib.rating.scope import RatingScope, rating_scope, record_build
+from billing_pipeline.lib.rating.scope import RatingScope, forget_build, rating_scope, record_build
+from billing_pipeline.lib.rating.spark_tables import expose_spark_tables
 from billing_pipeline.lib.rating.summary import dbt_check_description, invoice_metadata, issued_metadata
 from billing_pipeline.lib.rating.window import DEFAULT_GRACE_DAYS, today_utc, window_for_partitions
 
@@ -62,7 +65,7 @@ def rating_run_config(as_of: date, grace_days: int = DEFAULT_GRACE_DAYS, full_re
     return {"ops": {RATING_OP: {"config": config}}}
 
 
-def dbt_build_args(billing_data: BillingData, full_refresh: bool = False) -> list[str]:
+def dbt_build_args(billing_data: BillingData, full_refresh: bool = False, target: str = "warehouse") -> list[str]:
     """The arguments of the rating `dbt build`; the window goes in its environment
     (RatingWindow.dbt_env).
 
@@ -72,15 +75,15 @@ def dbt_build_args(billing_data: BillingData, full_refresh: bool = False) -> lis
     artifacts (writing manifest.json alone costs about a second) and logs nodes, not every
     statement, to its file; compiled SQL still lands in the target folder.
     """
-    return ["build", "--vars", json.dumps({"warehouse_path": str(billing_data.paths.warehouse)}),
+    return ["build", "--target", target, "--vars", json.dumps({"warehouse_path": str(billing_data.paths.warehouse)}),
             "--exclude-resource-type", "unit_test", "--no-write-json", "--log-level-file", "info",
             *(["--full-refresh"] if full_refresh else [])]
 
 
-def dbt_target_path(billing_data: BillingData) -> Path:
-    """dbt's target folder for a warehouse, kept from run to run: its partial_parse.msgpack lets the
-    next run skip parsing the project (dagster-dbt seeds a new folder with the prepared one)."""
-    return billing_data.paths.warehouse.parent / "dbt_target"
+def dbt_target_path(billing_data: BillingData, engine: str = "duckdb") -> Path:
+    """dbt's target folder for a warehouse and engine, kept from run to run: its partial_parse.msgpack
+    lets the next run skip parsing the project (dagster-dbt seeds a new folder with the prepared one)."""
+    return billing_data.paths.warehouse.parent / ("dbt_target" if engine == "duckdb" else f"dbt_target_{engine}")
 
 
 def _summary_name(context: dg.AssetExecutionContext, output: dg.Output) -> str:
@@ -98,13 +101,18 @@ def _summary_name(context: dg.AssetExecutionContext, output: dg.Output) -> str:
     pool="duckdb_warehouse",
 )
 def rating(context: dg.AssetExecutionContext, config: RatingConfig, dbt: DbtCliResource,
-           billing_data: BillingData) -> Iterator[Any]:
+           billing_data: BillingData, rating_engine: RatingEngine) -> Iterator[Any]:
     time_window = context.partition_time_window
     window = window_for_partitions(time_window.start, time_window.end, config.as_of_date(), config.grace_days)
     closing = ", ".join(m.strftime("%Y-%m") for m in window.closed_months) or "none"
     context.log.info(f"rating {window.first_month:%Y-%m}..{window.end:%Y-%m} (end excluded) as of {window.as_of}; "
                      f"closed months (issued unless already): {closing}")
-    with billing_data.warehouse(read_only=True) as con:
+    engine = rating_engine.name
+    with billing_data.warehouse() as con:
+        try:
+            check_engine(con, engine)
+        except EngineMismatch as mismatch:
+            raise dg.Failure(description=str(mismatch)) from None
         scope = rating_scope(con, window, config.full_refresh)
     # a subset (picked in the UI): dagster-dbt selects it, and its build is not recorded as the whole
     subset = (context.selected_asset_keys != context.assets_def.keys
@@ -116,9 +124,15 @@ def rating(context: dg.AssetExecutionContext, config: RatingConfig, dbt: DbtCliR
     if scope.kind == "nothing":
         return
 
-    with scoped_environment({**window.dbt_env(), **scope.dbt_env()}):
-        invocation = dbt.cli([*dbt_build_args(billing_data, config.full_refresh), *scope.dbt_args()], context=context,
-                             raise_on_error=False, target_path=dbt_target_path(billing_data))
+    with billing_data.warehouse() as con:
+        forget_build(con)
+        if engine != "duckdb":
+            seam = publish_seam(con, billing_data.paths.seam)
+            context.log.info(f"rating on {engine}; seam: {seam.folders_written} folders written, "
+                             f"{seam.folders_removed} removed, {seam.folders_unchanged} unchanged")
+    with scoped_environment({**window.dbt_env(), **scope.dbt_env(), **rating_engine.dbt_env(billing_data.paths)}):
+        invocation = dbt.cli([*dbt_build_args(billing_data, config.full_refresh, rating_engine.dbt_target), *scope.dbt_args()],
+                             context=context, raise_on_error=False, target_path=dbt_target_path(billing_data, engine))
     # Events stream live until the first output whose metadata needs the finished warehouse; from
     # there on they wait for dbt to end, as outputs must be yielded in dependency order.
     held_back: list[Any] = []
@@ -129,6 +143,9 @@ def rating(context: dg.AssetExecutionContext, config: RatingConfig, dbt: DbtCliR
             held_back.append(event)
         else:
             yield event
+    if engine == "spark":
+        with billing_data.warehouse() as con:
+            expose_spark_tables(con, billing_data.paths.spark)
     if held_back:
         with billing_data.warehouse(read_only=True) as con:
             for event in held_back:

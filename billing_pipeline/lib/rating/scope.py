@@ -118,3 +118,9 @@ def record_build(con: duckdb.DuckDBPyConnection, scope: RatingScope) -> None:
     con.execute(f"create or replace table main.{RECORD} (through_load_id bigint, others varchar, built_at timestamp)")
     con.execute(f"insert into main.{RECORD} values (?, ?, ?)",
                 [inputs.through_load_id, inputs.others, datetime.now(timezone.utc).replace(tzinfo=None)])
+
+
+def forget_build(con: duckdb.DuckDBPyConnection) -> None:
+    """Before a rating build: no record until it succeeds. dbt's on-run-start hook drops it too, for
+    builds by hand, but in the target's schema, which on Spark is not this warehouse."""
+    con.execute(f"drop table if exists main.{RECORD}")
