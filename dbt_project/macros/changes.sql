@@ -22,11 +22,31 @@ create table if not exists {{ target.schema }}.usage_watermarks (
 )
 {%- endmacro %}
 
-{# One partition per model: a model's mark is replaced by overwriting its partition. #}
+{#
+  On Spark each model keeps its mark in its own table's properties (spark__set_usage_watermark):
+  a metastore update, where rows in a shared table would be concurrent writes to one Parquet table
+  (which Spark does not support), and a table built again starts without a mark.
+#}
 {% macro spark__create_usage_watermarks() -%}
-create table if not exists {{ target.schema }}.usage_watermarks (
-    through_load_id bigint, catalog_key string, built_at timestamp, model string
-) using parquet partitioned by (model)
+{%- endmacro %}
+
+{# The model's mark: (through_load_id, catalog_key), or none. #}
+{% macro usage_watermark() -%}
+  {{ return(adapter.dispatch('usage_watermark', 'billing')()) }}
+{%- endmacro %}
+
+{% macro default__usage_watermark() -%}
+  {%- set rows = run_query("select through_load_id, catalog_key from " ~ target.schema ~ ".usage_watermarks where model = '"
+                           ~ this.identifier ~ "'").rows -%}
+  {{ return((rows[0][0], rows[0][1]) if rows | length > 0 else none) }}
+{%- endmacro %}
+
+{% macro spark__usage_watermark() -%}
+  {%- if load_relation(this) is none -%}{{ return(none) }}{%- endif -%}
+  {%- set properties = {} -%}
+  {%- for row in run_query('show tblproperties ' ~ this).rows -%}{%- do properties.update({row[0]: row[1]}) -%}{%- endfor -%}
+  {%- if 'billing.through_load_id' not in properties -%}{{ return(none) }}{%- endif -%}
+  {{ return((properties['billing.through_load_id'] | int, properties.get('billing.catalog_key', ''))) }}
 {%- endmacro %}
 
 {#
@@ -63,14 +83,13 @@ create table if not exists {{ target.schema }}.usage_watermarks (
 {% macro usage_change_scope() -%}
   {%- if not execute -%}{{ return({'scope': 'all', 'since': 0, 'through': 0}) }}{%- endif -%}
   {%- set through = run_query("select coalesce(max(load_id), 0) from " ~ ref('stg_raw__usage_changes')).rows[0][0] -%}
-  {%- set mark = run_query("select through_load_id, catalog_key from " ~ target.schema ~ ".usage_watermarks where model = '"
-                           ~ this.identifier ~ "'").rows -%}
-  {%- if not is_incremental() or mark | length == 0 or mark[0][1] != usage_catalog_key() -%}
+  {%- set mark = usage_watermark() -%}
+  {%- if not is_incremental() or mark is none or mark[1] != usage_catalog_key() -%}
     {{ return({'scope': 'all', 'since': 0, 'through': through}) }}
-  {%- elif mark[0][0] >= through -%}
+  {%- elif mark[0] >= through -%}
     {{ return({'scope': 'none', 'since': through, 'through': through}) }}
   {%- endif -%}
-  {{ return({'scope': 'changes', 'since': mark[0][0], 'through': through}) }}
+  {{ return({'scope': 'changes', 'since': mark[0], 'through': through}) }}
 {%- endmacro %}
 
 {#
@@ -124,8 +143,7 @@ create table if not exists {{ target.schema }}.usage_watermarks (
 {%- endmacro %}
 
 {% macro spark__set_usage_watermark(model, through, catalog_key) -%}
-  insert overwrite table {{ target.schema }}.usage_watermarks partition (model = '{{ model }}')
-  select {{ through }}, '{{ catalog_key }}', current_timestamp()
+  alter table {{ this }} set tblproperties ('billing.through_load_id' = '{{ through }}', 'billing.catalog_key' = '{{ catalog_key }}')
 {%- endmacro %}
 
 {#
