@@ -1,6 +1,6 @@
 -- Every line of the window's open invoices except credits: charges and discount of the period
--- itself, and adjustments for late events of earlier, issued periods. The three inputs have their
--- columns in the same order (Spark SQL has no UNION BY NAME): test_model_columns checks it.
+-- itself, and adjustments for late events of earlier, issued periods. The union is by position (Spark
+-- SQL has no UNION BY NAME): the three inputs declare their columns in the same order, keep them so.
 select
     *,
     cast(null as string) as adjusts_period,
