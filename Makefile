@@ -19,7 +19,7 @@ $(UV):
 # Bytecode compiled once at install: with PYTHONDONTWRITEBYTECODE set (as on these machines) every
 # dbt start would otherwise recompile its sources, about 1.3 s of each rating run.
 $(VENV)/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python python3 --compile-bytecode
+	$(UV) sync --frozen --extra spark --python python3 --compile-bytecode
 	touch $@
 
 install: $(VENV)/.installed

@@ -18,5 +18,5 @@
   run of days when its mask and the run's share a bit.
 #}
 {% macro day_bits(month_start, first_day, end_day) -%}
-  ((1::bigint << datediff('day', {{ month_start }}, {{ end_day }})) - (1::bigint << datediff('day', {{ month_start }}, {{ first_day }})))
+  ((cast(1 as bigint) << {{ date_diff('day', month_start, end_day) }}) - (cast(1 as bigint) << {{ date_diff('day', month_start, first_day) }}))
 {%- endmacro %}

@@ -1,7 +1,9 @@
 {#
   Incremental usage models: each run rebuilds only the (usage day, account) pairs that ingestion
-  changed since the model last ran, as a partition overwrite (delete the pairs' rows, insert them
-  again) that any warehouse, Spark included, can run.
+  changed since the model last ran, as a partition overwrite: DuckDB deletes the pairs' rows and
+  inserts them again; Spark, whose Parquet tables cannot delete rows, rebuilds the changed pairs'
+  whole partitions (every account of a changed usage day, or period for the month grain: see
+  replaces_accounts) and replaces those partitions (macros/spark_incremental.sql).
 
   Ingestion logs each load in raw.ingest_loads and the pairs it changed in raw.usage_changes
   (billing_pipeline/lib/ingest/usage_events.py). Each model records in usage_watermarks the last
@@ -11,9 +13,56 @@
 #}
 
 {% macro create_usage_watermarks() -%}
+  {{ return(adapter.dispatch('create_usage_watermarks', 'billing')()) }}
+{%- endmacro %}
+
+{% macro default__create_usage_watermarks() -%}
 create table if not exists {{ target.schema }}.usage_watermarks (
     model varchar primary key, through_load_id bigint not null, catalog_key varchar not null, built_at timestamp not null
 )
+{%- endmacro %}
+
+{#
+  On Spark each model keeps its mark in its own table's properties (spark__set_usage_watermark):
+  a metastore update, where rows in a shared table would be concurrent writes to one Parquet table
+  (which Spark does not support), and a table built again starts without a mark.
+#}
+{% macro spark__create_usage_watermarks() -%}
+{%- endmacro %}
+
+{# The model's mark: (through_load_id, catalog_key), or none. #}
+{% macro usage_watermark() -%}
+  {{ return(adapter.dispatch('usage_watermark', 'billing')()) }}
+{%- endmacro %}
+
+{% macro default__usage_watermark() -%}
+  {%- set rows = run_query("select through_load_id, catalog_key from " ~ target.schema ~ ".usage_watermarks where model = '"
+                           ~ this.identifier ~ "'").rows -%}
+  {{ return((rows[0][0], rows[0][1]) if rows | length > 0 else none) }}
+{%- endmacro %}
+
+{% macro spark__usage_watermark() -%}
+  {%- if load_relation(this) is none -%}{{ return(none) }}{%- endif -%}
+  {%- set properties = {} -%}
+  {%- for row in run_query('show tblproperties ' ~ this).rows -%}{%- do properties.update({row[0]: row[1]}) -%}{%- endfor -%}
+  {%- if 'billing.through_load_id' not in properties -%}{{ return(none) }}{%- endif -%}
+  {{ return((properties['billing.through_load_id'] | int, properties.get('billing.catalog_key', ''))) }}
+{%- endmacro %}
+
+{#
+  Whether a run of an incremental usage model replaces (usage day or period, account) pairs (where
+  the warehouse deletes rows) or whole days or periods, every account (where it overwrites partitions).
+#}
+{% macro replaces_accounts() -%}
+  {{ return(adapter.dispatch('replaces_accounts', 'billing')()) }}
+{%- endmacro %}
+
+{% macro default__replaces_accounts() -%}
+  {{ return(true) }}
+{%- endmacro %}
+
+{% macro spark__replaces_accounts() -%}
+  {{ return(false) }}
 {%- endmacro %}
 
 {#
@@ -34,20 +83,23 @@ create table if not exists {{ target.schema }}.usage_watermarks (
 {% macro usage_change_scope() -%}
   {%- if not execute -%}{{ return({'scope': 'all', 'since': 0, 'through': 0}) }}{%- endif -%}
   {%- set through = run_query("select coalesce(max(load_id), 0) from " ~ ref('stg_raw__usage_changes')).rows[0][0] -%}
-  {%- set mark = run_query("select through_load_id, catalog_key from " ~ target.schema ~ ".usage_watermarks where model = '"
-                           ~ this.identifier ~ "'").rows -%}
-  {%- if not is_incremental() or mark | length == 0 or mark[0][1] != usage_catalog_key() -%}
+  {%- set mark = usage_watermark() -%}
+  {%- if not is_incremental() or mark is none or mark[1] != usage_catalog_key() -%}
     {{ return({'scope': 'all', 'since': 0, 'through': through}) }}
-  {%- elif mark[0][0] >= through -%}
+  {%- elif mark[0] >= through -%}
     {{ return({'scope': 'none', 'since': through, 'through': through}) }}
   {%- endif -%}
-  {{ return({'scope': 'changes', 'since': mark[0][0], 'through': through}) }}
+  {{ return({'scope': 'changes', 'since': mark[0], 'through': through}) }}
 {%- endmacro %}
 
-{# The changed pairs of `scope`, at the model's grain: 'day' (usage_date, account_id) or 'month' (period, account_id). #}
+{#
+  The changed keys of `scope`, at the model's grain: 'day' (usage_date, account_id) or 'month'
+  (period, account_id), without account_id where whole partitions are replaced.
+#}
 {% macro changed_keys_sql(scope, grain) -%}
   select distinct
-    {%- if grain == 'month' %} strftime(usage_date, '%Y-%m') as period,{% else %} usage_date,{% endif %} account_id
+    {%- if grain == 'month' %} {{ period_of('usage_date') }} as period{% else %} usage_date{% endif %}
+    {%- if replaces_accounts() %}, account_id{% endif %}
   from {{ ref('stg_raw__usage_changes') }}
   where load_id > {{ scope['since'] }} and load_id <= {{ scope['through'] }}
 {%- endmacro %}
@@ -71,8 +123,8 @@ create table if not exists {{ target.schema }}.usage_watermarks (
     (select * from {{ relation }} as e
      where e.occurred_at >= timestamp '{{ bounds[0] }}' and e.occurred_at < timestamp '{{ bounds[1] }}' and ({{ where }})
        and exists (select 1 from ({{ changed_keys_sql(scope, grain) }}) as changed
-                   where changed.account_id = e.account_id and
-                   {%- if grain == 'month' %} changed.period = strftime(e.usage_date, '%Y-%m'){% else %} changed.usage_date = e.usage_date{% endif %})
+                   where {% if replaces_accounts() %}changed.account_id = e.account_id and{% endif %}
+                   {%- if grain == 'month' %} changed.period = {{ period_of('e.usage_date') }}{% else %} changed.usage_date = e.usage_date{% endif %})
     ) as events
   {%- endif -%}
 {%- endmacro %}
@@ -81,9 +133,17 @@ create table if not exists {{ target.schema }}.usage_watermarks (
 {% macro record_usage_watermark() -%}
   {%- if execute -%}
   {%- set through = run_query("select coalesce(max(load_id), 0) from " ~ ref('stg_raw__usage_changes')).rows[0][0] -%}
-  insert or replace into {{ target.schema }}.usage_watermarks
-  values ('{{ this.identifier }}', {{ through }}, '{{ usage_catalog_key() }}', now()::timestamp)
+  {{ adapter.dispatch('set_usage_watermark', 'billing')(this.identifier, through, usage_catalog_key()) }}
   {%- endif -%}
+{%- endmacro %}
+
+{% macro default__set_usage_watermark(model, through, catalog_key) -%}
+  insert or replace into {{ target.schema }}.usage_watermarks
+  values ('{{ model }}', {{ through }}, '{{ catalog_key }}', now()::timestamp)
+{%- endmacro %}
+
+{% macro spark__set_usage_watermark(model, through, catalog_key) -%}
+  alter table {{ this }} set tblproperties ('billing.through_load_id' = '{{ through }}', 'billing.catalog_key' = '{{ catalog_key }}')
 {%- endmacro %}
 
 {#
@@ -91,6 +151,10 @@ create table if not exists {{ target.schema }}.usage_watermarks (
   when the scope is 'all'), then insert what the model computed for them.
 #}
 {% macro get_incremental_replace_changed_sql(arg_dict) -%}
+  {{ return(adapter.dispatch('get_incremental_replace_changed_sql', 'billing')(arg_dict)) }}
+{%- endmacro %}
+
+{% macro default__get_incremental_replace_changed_sql(arg_dict) -%}
   {%- set target = arg_dict['target_relation'] -%}
   {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
   {%- set grain = config.get('change_grain', 'day') -%}

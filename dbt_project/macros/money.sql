@@ -17,16 +17,16 @@
 
   Rounding is half-up: floor((2 x amount x minor_per_major + divisor) / (2 x divisor)). DuckDB
   turns DECIMAL division into DOUBLE, so only the numerator is decimal, floored exactly to an
-  integer first; floor(x / d) = floor(x) // d for an integer d > 0. The numerator keeps the
+  integer first; floor(x / d) = floor(x) // d for an integer d > 0 (macros/engine.sql
+  integer_divide: HUGEINT on DuckDB, DECIMAL(38, 0) on Spark). The numerator keeps the
   amount's own scale, so 2 x amount x minor_per_major + divisor must stay below 10^17 at scale 21
   (amounts under 5 x 10^14 major units of a two-decimal currency), or DuckDB raises an overflow
   error.
 #}
 {% macro to_minor_units(amount, minor_per_major, divisor=1) -%}
-(
-  floor(({{ amount }}) * ({{ minor_per_major }}) * 2 + ({{ divisor }}))::hugeint
-  // (2 * ({{ divisor }})::hugeint)
-)::bigint
+  {%- set doubled -%}cast(floor(({{ amount }}) * ({{ minor_per_major }}) * 2 + ({{ divisor }})) as {{ wide_integer() }}){%- endset -%}
+  {%- set doubled_divisor -%}2 * cast({{ divisor }} as {{ wide_integer() }}){%- endset -%}
+cast({{ integer_divide(doubled, doubled_divisor) }} as bigint)
 {%- endmacro %}
 
 {#

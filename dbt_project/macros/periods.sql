@@ -17,8 +17,7 @@
   replaces exactly that month.
 #}
 {% macro window_period_filter(column) -%}
-  ({{ column }} >= strftime(date '{{ window_var("period_start") }}', '%Y-%m')
-   and {{ column }} < strftime(date '{{ window_var("period_end") }}', '%Y-%m'))
+  ({{ column }} >= '{{ window_var("period_start")[:7] }}' and {{ column }} < '{{ window_var("period_end")[:7] }}')
 {%- endmacro %}
 
 {#

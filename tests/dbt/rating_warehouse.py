@@ -142,28 +142,28 @@ class DbtRun:
         return sorted(node for node, status in self.statuses.items() if status in statuses)
 
 
-_manifest = None
+_manifests: dict[str, Any] = {}  # per profile target
 # This process's own target folder: parallel test workers must not write each other's artifacts.
 _target = tempfile.mkdtemp(prefix="dbt_target_")
 
 
-def run_dbt(args: list[str], env: dict[str, str] | None = None) -> DbtRun:
-    """One in-process dbt invocation on the project, reusing the manifest parsed by the first one,
-    with `env` (e.g. the rating window) set while it runs."""
-    global _manifest
+def run_dbt(args: list[str], env: dict[str, str] | None = None, target: str = "warehouse") -> DbtRun:
+    """One in-process dbt invocation on the project, reusing the manifest parsed by the first one
+    for the same profile target (`warehouse`: DuckDB, `spark`), with `env` (e.g. the rating window)
+    set while it runs."""
     from dbt.cli.main import dbtRunner  # dbt takes seconds to import: only tests that rate pay it
 
     project = ["--project-dir", str(dbt_project.project_dir), "--profiles-dir", str(dbt_project.profiles_dir),
-               "--target-path", _target, "--log-path", _target]
-    if _manifest is None:
+               "--target-path", _target, "--log-path", _target, "--target", target]
+    if target not in _manifests:
         prepared = Path(dbt_project.project_dir) / "target" / "partial_parse.msgpack"
-        if prepared.exists():  # start from the prepared parse, as dagster-dbt does
+        if prepared.exists() and target == "warehouse":  # start from the prepared parse, as dagster-dbt does
             shutil.copy(prepared, _target)
         parsed = dbtRunner().invoke(["parse", "--quiet", *project])
         assert parsed.success, parsed.exception
-        _manifest = parsed.result
+        _manifests[target] = parsed.result
     with scoped_environment(env or {}):
-        result = dbtRunner(manifest=_manifest).invoke([*args, "--quiet", *project])
+        result = dbtRunner(manifest=_manifests[target]).invoke([*args, "--quiet", *project])
     if result.exception is not None:
         raise result.exception
     return DbtRun(result.success, {r.node.unique_id: str(r.status) for r in result.result.results})

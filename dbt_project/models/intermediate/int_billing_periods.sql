@@ -1,12 +1,12 @@
 -- The months of the rating window and where each stands on the run's as_of date.
 with months as (
-    select cast(range as date) as period_start
-    from range(date '{{ window_var("period_start") }}', date '{{ window_var("period_end") }}', interval 1 month)
+    select month_start as period_start
+    from {{ month_starts("date '" ~ window_var('period_start') ~ "'", "date '" ~ window_var('period_end') ~ "'") }} as months
 ),
 
 periods as (
     select
-        strftime(period_start, '%Y-%m') as period,
+        {{ period_of('period_start') }} as period,
         period_start,
         cast(period_start + interval 1 month as date) as period_end,
         date '{{ window_var("as_of") }}' as as_of
@@ -26,7 +26,7 @@ select
     periods.period,
     periods.period_start,
     periods.period_end,
-    datediff('day', periods.period_start, periods.period_end) as days_in_period,
+    {{ date_diff('day', 'periods.period_start', 'periods.period_end') }} as days_in_period,
     periods.as_of,
     periods.period_end + {{ window_var("grace_days") }} <= periods.as_of as is_closed,
     periods.as_of < periods.period_end as is_open,

@@ -20,11 +20,11 @@ select
     period,
     is_rerate,
     invoice_period,
-    cast(null as varchar) as segment_id,
+    cast(null as string) as segment_id,
     'discount' as line_type,
     'discount' as line_key,
-    cast(null as varchar) as metric,
-    cast(null as varchar) as plan_code,
+    cast(null as string) as metric,
+    cast(null as string) as plan_code,
     cast(null as decimal(38, 9)) as quantity,
     cast(null as decimal(38, 9)) as included_quantity,
     cast(null as decimal(38, 9)) as billable_quantity,
@@ -32,6 +32,6 @@ select
     false as is_trial,
     cast(null as date) as usage_start,
     cast(null as date) as usage_end,
-    'Discount ' || rtrim(rtrim(cast(discount_percent as varchar), '0'), '.') || '%' as description
+    'Discount ' || trim(trailing '.' from trim(trailing '0' from cast(discount_percent as string))) || '%' as description
 from discounts
 where discount_cents > 0

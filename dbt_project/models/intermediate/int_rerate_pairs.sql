@@ -28,7 +28,7 @@ late_events as (
     having sum(late_event_count) > 0
 {%- else %}
     -- nothing is issued yet, so nothing can be late: skip the scan
-    select cast(null as varchar) as account_id, cast(null as varchar) as period, cast(null as bigint) as late_event_count
+    select cast(null as string) as account_id, cast(null as string) as period, cast(null as bigint) as late_event_count
     where false
 {%- endif %}
 ),
@@ -50,7 +50,7 @@ select
     late_events.period,
     issued.period_start,
     issued.period_end,
-    datediff('day', issued.period_start, issued.period_end) as days_in_period,
+    {{ date_diff('day', 'issued.period_start', 'issued.period_end') }} as days_in_period,
     first_rated.period as target_period,
     late_events.late_event_count,
     late_events.late_event_count - accounted.late_event_count as new_late_event_count
@@ -63,7 +63,7 @@ cross join first_rated
 where late_events.late_event_count > accounted.late_event_count
   and late_events.period < first_rated.period
   -- every month between the period and the target is issued, so the target is the next open invoice
-  and datediff('month', issued.period_start, first_rated.period_start) - 1 = (
+  and {{ date_diff('month', 'issued.period_start', 'first_rated.period_start') }} - 1 = (
       select count(*) from issued as between_months
       where between_months.period > late_events.period and between_months.period < first_rated.period
   )

@@ -38,7 +38,7 @@ pieces as (
 )
 
 select
-    subscription_id || '@' || strftime(segment_start, '%Y-%m-%d') as segment_id,
+    subscription_id || '@' || cast(segment_start as string) as segment_id,
     subscription_id,
     account_id,
     plan_code,
@@ -50,6 +50,6 @@ select
     invoice_period,
     segment_start,
     segment_end,
-    datediff('day', segment_start, segment_end) as segment_days,
+    {{ date_diff('day', 'segment_start', 'segment_end') }} as segment_days,
     is_trial
 from pieces

@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='replace_changed', change_grain='day',
-          on_schema_change='fail', post_hook="{{ record_usage_watermark() }}") }}
+          on_schema_change='fail', partition_by=('usage_date' if target.type == 'spark' else none),
+          post_hook="{{ record_usage_watermark() }}") }}
 -- depends_on: {{ ref('stg_raw__usage_events') }}
 -- depends_on: {{ ref('stg_raw__usage_changes') }}
 {#
@@ -15,7 +16,7 @@ select
     events.account_id,
     events.metric,
     events.usage_date,
-    strftime(events.usage_date, '%Y-%m') as period,
+    {{ period_of('events.usage_date') }} as period,
     cast(sum(events.quantity) as decimal(38, 9)) as quantity_sum,
     count(*) as event_count,
     cast(max(events.quantity) as decimal(38, 9)) as quantity_max,

@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='replace_changed', change_grain='month',
-          counts_distinct_values=true, on_schema_change='fail', post_hook="{{ record_usage_watermark() }}") }}
+          counts_distinct_values=true, on_schema_change='fail', partition_by=('period' if target.type == 'spark' else none),
+          post_hook="{{ record_usage_watermark() }}") }}
 -- depends_on: {{ ref('stg_raw__usage_events') }}
 -- depends_on: {{ ref('stg_raw__usage_changes') }}
 -- depends_on: {{ ref('stg_catalog__metrics') }}
@@ -22,18 +23,18 @@
 select
     events.account_id,
     events.metric,
-    strftime(date_trunc('month', events.usage_date), '%Y-%m') as period,
+    {{ period_of('events.usage_date') }} as period,
     {{ unique_count_value(fields) }} as distinct_value,
-    bit_or(1::bigint << (dayofmonth(events.usage_date) - 1)) as day_mask,
+    bit_or(cast(1 as bigint) << (dayofmonth(events.usage_date) - 1)) as day_mask,
     count(*) as event_count
 from {{ changed_events(scope, 'month', "metric in (" ~ unique_count_metrics(fields) ~ ")") }}
 group by all
 {%- else %}
 select
-    cast(null as varchar) as account_id,
-    cast(null as varchar) as metric,
-    cast(null as varchar) as period,
-    cast(null as varchar) as distinct_value,
+    cast(null as string) as account_id,
+    cast(null as string) as metric,
+    cast(null as string) as period,
+    cast(null as string) as distinct_value,
     cast(null as bigint) as day_mask,
     cast(null as bigint) as event_count
 where false

@@ -28,11 +28,14 @@ rated_months as (
 carried as (
 {%- if is_incremental() %}
     select grant_id, closing_cents
-    from {{ this }}
-    where period < (select min(period) from rated_months)
-    qualify row_number() over (partition by grant_id order by period desc) = 1
+    from (
+        select grant_id, closing_cents, row_number() over (partition by grant_id order by period desc) as recency
+        from {{ this }}
+        where period < (select min(period) from rated_months)
+    ) as earlier
+    where recency = 1
 {%- else %}
-    select cast(null as varchar) as grant_id, cast(null as bigint) as closing_cents
+    select cast(null as string) as grant_id, cast(null as bigint) as closing_cents
     where false
 {%- endif %}
 ),
@@ -131,7 +134,7 @@ where is_granted and (opening_cents > 0 or granted_cents > 0)
 {%- else %}
 select
     grant_id, account_id, kind, granted_on, expires_on, currency,
-    cast(null as varchar) as period,
+    cast(null as string) as period,
     cast(0 as bigint) as opening_cents, cast(0 as bigint) as granted_cents, cast(0 as bigint) as consumed_cents,
     cast(0 as bigint) as expired_cents, cast(0 as bigint) as closing_cents
 from state_0

@@ -2,7 +2,7 @@
 with balances as (
     select
         *,
-        cast(strptime(period || '-01', '%Y-%m-%d') + interval 1 month as date) as period_end
+        cast(cast(period || '-01' as date) + interval 1 month as date) as period_end
     from {{ ref('fct_credit_balances') }}
 ),
 

@@ -18,7 +18,7 @@ with lines as (
         description,
         adjusts_period,
         late_event_count,
-        cast(null as varchar) as grant_id
+        cast(null as string) as grant_id
     from {{ ref('int_invoice_lines__before_credits') }}
 
     union all
@@ -26,11 +26,11 @@ with lines as (
     select
         account_id,
         period,
-        cast(null as varchar) as segment_id,
+        cast(null as string) as segment_id,
         'credit' as line_type,
         'credit:' || grant_id as line_key,
-        cast(null as varchar) as metric,
-        cast(null as varchar) as plan_code,
+        cast(null as string) as metric,
+        cast(null as string) as plan_code,
         cast(null as decimal(38, 9)) as quantity,
         cast(null as decimal(38, 9)) as included_quantity,
         cast(null as decimal(38, 9)) as billable_quantity,
@@ -39,7 +39,7 @@ with lines as (
         cast(null as date) as usage_start,
         cast(null as date) as usage_end,
         'Credit ' || grant_id || ' (' || kind || ')' as description,
-        cast(null as varchar) as adjusts_period,
+        cast(null as string) as adjusts_period,
         cast(null as bigint) as late_event_count,
         grant_id
     from {{ ref('fct_credit_balances') }}
@@ -57,7 +57,8 @@ with_ids as (
 select
     invoice_id,
     invoice_id || '/' || line_key as line_id,
-    row_number() over (
+    -- BIGINT on every engine (Spark's row_number is an INT)
+    cast(row_number() over (
         partition by invoice_id
         order by
             case line_type
@@ -66,7 +67,7 @@ select
             end,
             usage_start nulls last,
             line_key
-    ) as line_number,
+    ) as bigint) as line_number,
     account_id,
     period,
     line_type,

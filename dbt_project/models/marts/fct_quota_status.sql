@@ -26,14 +26,14 @@ select
     charge.metric,
     charge.period,
     cast(charge.included_quantity as decimal(18, 6)) as included,
-    cast(charge.usage_limit as decimal(18, 6)) as "limit",
+    cast(charge.usage_limit as decimal(18, 6)) as {{ adapter.quote('limit') }},
     cast(charge.quantity as decimal(18, 6)) as used,
     cast(case when charge.usage_limit is not null then greatest(charge.usage_limit - charge.quantity, 0) end
          as decimal(18, 6)) as remaining,
-    -- a display figure, not money (the division goes through DOUBLE); a limit of 0 is all used up
+    -- a display figure, not money (the division goes through DOUBLE, on every engine); a limit of 0 is all used up
     case
         when charge.usage_limit > 0
-            then cast(least(round(charge.quantity * 100 / charge.usage_limit, 2), 9999999.99) as decimal(9, 2))
+            then cast(least(round(cast(charge.quantity as double) * 100 / cast(charge.usage_limit as double), 2), 9999999.99) as decimal(9, 2))
         when charge.usage_limit = 0 then cast(100 as decimal(9, 2))
     end as percent_used,
     case

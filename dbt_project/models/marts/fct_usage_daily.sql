@@ -7,11 +7,11 @@ with distinct_counts as (
         account_id,
         metric,
         period,
-        [
+        {%- set days = [] %}
         {%- for day in range(31) %}
-            count(distinct_value) filter (where day_mask & {{ 2 ** day }} != 0){{ "," if not loop.last }}
+            {%- do days.append('count(distinct_value) filter (where day_mask & ' ~ 2 ** day ~ ' != 0)') %}
         {%- endfor %}
-        ] as per_day
+        {{ list_of(days) }} as per_day
     from {{ ref('int_usage__distinct_values') }}
     group by all
 )
@@ -23,7 +23,7 @@ select
     daily.period,
     metric.aggregation,
     {{ aggregated_quantity('metric.aggregation', 'daily.quantity_sum', 'daily.event_count', 'daily.quantity_max',
-                           'coalesce(distinct_counts.per_day[dayofmonth(daily.usage_date)], 0)') }} as quantity,
+                           'coalesce(' ~ list_element('distinct_counts.per_day', 'dayofmonth(daily.usage_date)') ~ ', 0)') }} as quantity,
     daily.event_count,
     daily.late_event_count,
     segment.subscription_id,

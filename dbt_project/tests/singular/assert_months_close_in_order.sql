@@ -7,12 +7,10 @@ with closing as (
 ),
 
 earlier_months as (
-    select strftime(cast(range as date), '%Y-%m') as period
-    from range(
-        (select cast(date_trunc('month', min(starts_on)) as date) from {{ ref('stg_catalog__subscriptions') }}),
-        (select max(period_start) from closing),
-        interval 1 month
-    )
+    select {{ period_of('month_start') }} as period
+    from {{ month_starts(
+        "(select cast(date_trunc('month', min(starts_on)) as date) from " ~ ref('stg_catalog__subscriptions') ~ ")",
+        "(select max(period_start) from closing)") }} as months
 )
 
 select earlier_months.period as unissued_earlier_month

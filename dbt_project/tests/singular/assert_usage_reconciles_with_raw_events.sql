@@ -29,7 +29,7 @@
 {%- set window = single_row("select min(period_start), max(period_end), count(*), min(period) from "
                             ~ ref('int_billing_periods') ~ " where not was_issued") %}
 {#- one month (the usual run) needs no per-event month: every event of the scan is in it -#}
-{%- set month = "strftime(date_trunc('month', events.occurred_at), '%Y-%m')" %}
+{%- set month = period_of("date_trunc('month', events.occurred_at)") %}
 {%- set month_key = ", date_trunc('month', events.occurred_at)" %}
 {%- if window is not none and window[2] == 1 %}
   {%- set month = "'" ~ window[3] ~ "'" %}
@@ -69,9 +69,9 @@ raw_totals as (
     where events.occurred_at >= timestamp '{{ window[0] }}' and events.occurred_at < timestamp '{{ window[1] }}'
     group by events.account_id, events.metric{{ month_key }}
 {%- else %}
-    select null::varchar as account_id, null::varchar as metric,
-           null::varchar as period, null::bigint as event_count, null::decimal(38, 9) as quantity_sum,
-           null::decimal(38, 9) as quantity_max
+    select cast(null as string) as account_id, cast(null as string) as metric,
+           cast(null as string) as period, cast(null as bigint) as event_count, cast(null as decimal(38, 9)) as quantity_sum,
+           cast(null as decimal(38, 9)) as quantity_max
     where false
 {%- endif %}
 ),
@@ -145,8 +145,8 @@ distinct_mismatches as (
         coalesce(monthly.account_id, distinct_counts.account_id) as account_id,
         coalesce(monthly.metric, distinct_counts.metric) as metric,
         coalesce(monthly.period, distinct_counts.period) as period,
-        null::decimal(38, 9) as expected_quantity,
-        null::decimal(38, 9) as rated_quantity,
+        cast(null as decimal(38, 9)) as expected_quantity,
+        cast(null as decimal(38, 9)) as rated_quantity,
         monthly.event_count as expected_event_count,
         distinct_counts.event_count as rated_event_count
     from (

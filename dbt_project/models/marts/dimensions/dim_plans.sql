@@ -9,7 +9,7 @@ select
     {{ to_minor_units('plan.minimum_charge', 'currency.minor_per_major') }} as minimum_charge_cents,
     plan.trial_days,
     (
-        select list(charge.metric order by charge.metric)
+        select {{ sorted_list('charge.metric') }}
         from {{ ref('stg_catalog__plan_charges') }} as charge
         where charge.plan_code = plan.plan_code
     ) as charged_metrics

@@ -6,11 +6,11 @@ select line_id, account_id, period, line_type, adjusts_period, amount_cents, lat
 from {{ ledger }}
 {%- else %}
 select
-    cast(null as varchar) as line_id,
-    cast(null as varchar) as account_id,
-    cast(null as varchar) as period,
-    cast(null as varchar) as line_type,
-    cast(null as varchar) as adjusts_period,
+    cast(null as string) as line_id,
+    cast(null as string) as account_id,
+    cast(null as string) as period,
+    cast(null as string) as line_type,
+    cast(null as string) as adjusts_period,
     cast(null as bigint) as amount_cents,
     cast(null as bigint) as late_event_count
 where false

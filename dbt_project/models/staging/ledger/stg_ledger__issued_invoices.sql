@@ -5,6 +5,6 @@
 select account_id, period, late_event_count
 from {{ ledger }}
 {%- else %}
-select cast(null as varchar) as account_id, cast(null as varchar) as period, cast(null as bigint) as late_event_count
+select cast(null as string) as account_id, cast(null as string) as period, cast(null as bigint) as late_event_count
 where false
 {%- endif %}

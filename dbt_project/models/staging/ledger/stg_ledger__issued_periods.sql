@@ -5,6 +5,6 @@
 select period, issued_on
 from {{ ledger }}
 {%- else %}
-select cast(null as varchar) as period, cast(null as date) as issued_on
+select cast(null as string) as period, cast(null as date) as issued_on
 where false
 {%- endif %}
