@@ -65,7 +65,7 @@ def test_a_publication_rewrites_only_the_landing_days_that_changed(data_dir: Dat
     assert ("seam-new-1",) in duckdb.sql(f"SELECT event_id FROM '{data_dir.seam / EVENTS}/landing_date={day}/data.parquet'").fetchall()
 
 
-def test_a_landing_day_left_without_events_leaves_the_seam(data_dir: DataDir):
+def test_a_landing_day_left_without_events_leaves_the_seam_and_the_events_stay_readable(data_dir: DataDir):
     day = sample_days()[0]
     ingest(data_dir, day)
     publish(data_dir)
@@ -75,6 +75,13 @@ def test_a_landing_day_left_without_events_leaves_the_seam(data_dir: DataDir):
 
     assert publish(data_dir).folders_removed == 1
     assert not (data_dir.seam / EVENTS / f"landing_date={day}").exists()
+    # no loaded event left: one file of no rows keeps the events' columns readable
+    events = duckdb.sql(f"SELECT * FROM '{data_dir.seam / EVENTS}/**/*.parquet'")
+    assert events.fetchall() == [] and {"event_id", "quantity", "landing_date"} <= set(events.columns)
+
+    ingest(data_dir, sample_days()[1])
+    publish(data_dir)
+    assert not (data_dir.seam / EVENTS / "data.parquet").exists()  # days again: hive folders only
 
 
 def test_a_publication_interrupted_between_its_swaps_is_completed_by_the_next(data_dir: DataDir):

@@ -47,11 +47,12 @@ def _fingerprint_sql(relation: str, group_by: str | None = None) -> str:
     return f"SELECT {key}count(*)::VARCHAR || ':' || coalesce(sum(hash(t)::HUGEINT), 0)::VARCHAR FROM {relation} AS t{grouping}"
 
 
-def _events_of_day(day: str) -> str:
+def _events(where: str, landing_day_column: bool = False) -> str:
     # JSON as text: engines without DuckDB's JSON type read it as a string, as the models do. The
-    # landing day is the folder's name, as hive partitioning has it, not a column of the file.
-    return ("SELECT * EXCLUDE (landing_date) REPLACE (CAST(properties AS VARCHAR) AS properties) "
-            f"FROM raw.usage_events_loaded WHERE landing_date = DATE '{day}'")
+    # landing day is a day folder's name, as hive partitioning has it, not a column of its file.
+    exclude = "" if landing_day_column else "EXCLUDE (landing_date) "
+    return (f"SELECT * {exclude}REPLACE (CAST(properties AS VARCHAR) AS properties) "
+            f"FROM raw.usage_events_loaded WHERE {where}")
 
 
 def _write_folder(con: duckdb.DuckDBPyConnection, query: str, folder: Path) -> None:
@@ -66,6 +67,17 @@ def _write_folder(con: duckdb.DuckDBPyConnection, query: str, folder: Path) -> N
         folder.rename(old)
     new.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _keep_events_readable(con: duckdb.DuckDBPyConnection, events: Path, has_days: bool) -> None:
+    """A reader infers the events' columns from their files: before the first loaded event (or after
+    the last is removed) the folder holds one file of no rows, with the landing day as a column."""
+    placeholder = events / "data.parquet"
+    if has_days:
+        placeholder.unlink(missing_ok=True)
+    elif not placeholder.exists():
+        events.mkdir(parents=True, exist_ok=True)
+        con.execute(f"COPY ({_events('false', landing_day_column=True)}) TO '{placeholder}' (FORMAT parquet)")
 
 
 def _write_manifest(seam: Path, fingerprints: dict[str, str]) -> None:
@@ -96,12 +108,12 @@ def publish_seam(con: duckdb.DuckDBPyConnection, seam: Path) -> SeamPublication:
     for folder, print_ in sorted(wanted.items()):
         if published.get(folder) == print_ and (seam / folder).exists():
             continue
-        query = _events_of_day(folder.rsplit("=", 1)[1]) if folder.startswith(EVENTS) else f"SELECT * FROM {WHOLE_TABLES[folder]}"
+        query = _events(f"landing_date = DATE '{folder.rsplit('=', 1)[1]}'") if folder.startswith(EVENTS) else f"SELECT * FROM {WHOLE_TABLES[folder]}"
         _write_folder(con, query, seam / folder)
         written += 1
     gone = [folder for folder in published if folder not in wanted]
     for folder in gone:
         shutil.rmtree(seam / folder, ignore_errors=True)
-    (seam / EVENTS).mkdir(parents=True, exist_ok=True)
+    _keep_events_readable(con, seam / EVENTS, any(folder.startswith(EVENTS) for folder in wanted))
     _write_manifest(seam, wanted)
     return SeamPublication(folders_written=written, folders_removed=len(gone), folders_unchanged=len(wanted) - written)
