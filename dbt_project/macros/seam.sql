@@ -1,5 +1,5 @@
 {#
-  The seam between ingestion and rating on Spark (docs/rating.md "Rating on Spark"): ingestion
+  The seam between ingestion and rating on Spark (docs/spark.md): ingestion
   publishes the loaded events and the catalog as Parquet under BILLING_SEAM_DIR (default
   <BILLING_DATA_DIR>/warehouse/seam): raw/usage_events_loaded/landing_date=YYYY-MM-DD/*.parquet,
   raw/<table>/*.parquet and catalog/<table>/*.parquet. Before each invocation (on-run-start),

@@ -1,5 +1,5 @@
 {#
-  The project's incremental strategies on Spark (docs/rating.md "Rating on Spark").
+  The project's incremental strategies on Spark (docs/spark.md).
 
   dbt-spark's incremental materialization knows only its own strategies (append, merge,
   insert_overwrite, microbatch) and never looks up a project's get_incremental_<name>_sql. Its two

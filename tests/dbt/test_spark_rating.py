@@ -6,11 +6,10 @@ Two ratings, as the pipeline runs them: August closes while September is open, t
 day later September is rated again on top of the issued August. The second exercises Spark's
 side of the incremental strategies (partitions of changed usage days replaced, issued periods
 never touched) and runs every data test and unit test. Each engine reads what ingestion left: DuckDB its own tables, Spark the Parquet
-seam published from them (docs/rating.md "Rating on Spark"). Spark's tables are read back from
+seam ingestion publishes from them (lib/ingest/seam.py, docs/spark.md). Spark's tables are read back from
 their Parquet files, as downstream readers do. One Spark session serves every invocation.
 """
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 
 from billing_pipeline.defs.rating.assets import dbt_build_args
 from billing_pipeline.exchange.data_dir import DataDir
+from billing_pipeline.lib.ingest.seam import publish_seam
 from billing_pipeline.lib.ingest.usage_events import ensure_schema, ingest_day
 from billing_pipeline.lib.rating.window import RatingWindow
 from billing_pipeline.lib.warehouse import BillingData, connect
@@ -34,20 +34,6 @@ RATINGS = [(sample_days()[:-1], RatingWindow(date(2026, 8, 1), date(2026, 10, 1)
 # rating only builds the tables the second one updates incrementally, and the second is one `dbt build`
 # with everything, the dbt unit tests included (they need the models' tables, built by then).
 SPARK_ARGS = [["run"], ["build"]]
-
-
-def _publish_seam(paths: DataDir, seam: Path) -> None:
-    """The seam contract, written with DuckDB from the ingested tables: loaded events partitioned by
-    landing day, one folder per other source table."""
-    shutil.rmtree(seam, ignore_errors=True)
-    with connect(paths.warehouse) as con:
-        catalog = [name for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'catalog'").fetchall()]
-        for schema, table in [*(("catalog", name) for name in catalog), ("raw", "usage_changes"), ("raw", "period_holds")]:
-            (seam / schema / table).mkdir(parents=True)
-            con.execute(f"copy (select * from {schema}.{table}) to '{seam / schema / table / 'part-0.parquet'}' (format parquet)")
-        con.execute(f"copy (select * from raw.usage_events_loaded) to '{seam / 'raw' / 'usage_events_loaded'}' "
-                    "(format parquet, partition_by (landing_date))")
 
 
 def _spark_table(spark_dir: Path, table: str) -> str:
@@ -87,7 +73,7 @@ def spark_session_closed():
 
 
 def test_the_sample_rates_on_spark_into_the_same_invoices_as_on_duckdb(data_dir, spark_session_closed):
-    seam, spark_dir = data_dir.root / "warehouse" / "seam", data_dir.root / "warehouse" / "spark"
+    seam, spark_dir = data_dir.seam, data_dir.spark
     spark_env = {"BILLING_SEAM_DIR": str(seam), "BILLING_SPARK_DIR": str(spark_dir), "BILLING_SPARK_MASTER": "local[2]",
                  # a short-lived JVM running many small queries: C1 only, about half the CPU per statement
                  "BILLING_SPARK_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
@@ -99,7 +85,8 @@ def test_the_sample_rates_on_spark_into_the_same_invoices_as_on_duckdb(data_dir,
                 ingest_day(con, data_dir.landing_usage, day)
         duckdb_run = run_dbt(dbt_build_args(BillingData(data_dir=str(data_dir.root))), window.dbt_env())
         assert duckdb_run.success, _failed(duckdb_run)
-        _publish_seam(data_dir, seam)
+        with connect(data_dir.warehouse) as con:
+            publish_seam(con, seam)
         spark_run = run_dbt(spark_args, {**window.dbt_env(), **spark_env}, target="spark")
         assert spark_run.success, _failed(spark_run)
 
