@@ -30,11 +30,8 @@ demo: install  ## the whole pipeline on the bundled sample (generated first when
 	@test -f $(BILLING_DATA_DIR)/catalog/plans.yaml || $(BIN)/billing-pipeline generate
 	$(BIN)/python -m stripe_local run --state-dir $(BILLING_DATA_DIR)/stripe --autopay -- $(BIN)/billing-pipeline run
 
-# Three workers on two cores: many tests wait on subprocesses (dbt, Spark, uvicorn, the Stripe
-# server), so a third keeps the cores busy (a whole run used 68% of the CPU with two); idle
-# workers steal queued tests, so the longest ones do not end the run alone.
 test: install  ## the test suite
-	$(BIN)/python -m pytest -q -n 3 --dist worksteal
+	$(BIN)/python -m pytest -q -n 2
 
 dev: install  ## the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/python -c "from billing_pipeline.lib.rating.project import prepare_manifest; prepare_manifest()"
