@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+from urllib.parse import urlsplit
 from typing import Callable
 
 import pytest
@@ -102,3 +104,24 @@ def test_keys_are_scoped_to_the_api_key(make_client: Callable[..., stripe.Stripe
     two = make_client(api_key="sk_test_two").v1.customers.create({"name": "A"}, {"idempotency_key": "shared"})
 
     assert one.id != two.id
+
+
+def test_a_request_whose_client_died_mid_body_is_not_run_and_its_key_stays_free(
+    client: stripe.StripeClient, controls: LocalStripeControls, stripe_url: str
+) -> None:
+    """A caller killed between sending its headers and its body (a crashed publisher) left nothing: its
+    re-run, with the same key and the whole body, creates the object instead of being refused."""
+    body = b"email=a%40acme.test&metadata[account_id]=acc_1"
+    url = urlsplit(stripe_url)
+    with socket.create_connection((url.hostname, url.port)) as sock:
+        sock.sendall(b"POST /v1/customers HTTP/1.1\r\nHost: stripe\r\nAuthorization: Bearer sk_test_local\r\n"
+                     b"Idempotency-Key: rerun-me\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body) + body[:10])
+    wait_for(lambda: any(r["path"] == "/v1/customers" and r.get("status") for r in controls.requests()))
+
+    customer = client.v1.customers.create({"email": "a@acme.test", "metadata": {"account_id": "acc_1"}},
+                                          {"idempotency_key": "rerun-me"})
+
+    assert [r["status"] for r in controls.requests() if r["path"] == "/v1/customers"] == ["client_gone", 200]
+    assert customer.last_response.headers.get("Idempotent-Replayed") is None
+    assert [c.id for c in client.v1.customers.list().data] == [customer.id]

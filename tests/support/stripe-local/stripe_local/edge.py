@@ -64,12 +64,19 @@ def fault_answer(fault: Fault) -> Answer:
     return error.status, json.dumps(error.body(), separators=(",", ":")).encode(), error.headers
 
 
+class ClientGone(Exception):
+    """The client hung up before its request body arrived whole."""
+
+
 async def _read_body(receive: Receive) -> bytes:
     chunks = []
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            # Stripe never runs a request it did not receive whole. Running the part that arrived
+            # would also claim its idempotency key with a truncated fingerprint, so the client's
+            # honest retry of the whole request would be refused as "other parameters".
+            raise ClientGone
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
@@ -147,6 +154,9 @@ class Edge:
         self.request_log.append(entry)
         try:
             status, body, extra = await self._answer(scope, receive, headers, request_id, idempotency_key, fault, entry)
+        except ClientGone:
+            entry["status"] = "client_gone"
+            return
         except ApiError as error:
             status, body, extra = error.status, json.dumps(error.body(), separators=(",", ":")).encode(), error.headers
         entry["status"] = status
