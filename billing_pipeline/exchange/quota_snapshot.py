@@ -26,7 +26,8 @@ from pathlib import Path
 
 import polars as pl
 
-from billing_pipeline.exchange.serving_file import SnapshotError, publish_frame, read_published, row_problems, schema_problems
+from billing_pipeline.exchange.serving_file import (SnapshotError, publish_frame, read_published, row_problems,
+                                                    rows_to_publish, schema_problems)
 
 SNAPSHOT_FILENAME = "quota_snapshot.parquet"
 # 2: account_status added (suspended accounts are refused). 3: included_files in the metadata.
@@ -91,12 +92,7 @@ class QuotaSnapshotFile:
 def write_quota_snapshot(rows: pl.DataFrame, serving_dir: Path, generated_at: datetime,
                          included_files: Iterable[str] = ()) -> Path:
     """Validate `rows` and publish them atomically as `serving_dir/SNAPSHOT_FILENAME`."""
-    if generated_at.tzinfo is None:
-        raise SnapshotError("generated_at must be timezone-aware")
-    try:
-        rows = validate_rows(rows)
-    except SnapshotError as exc:
-        raise SnapshotError(f"quota snapshot rows are invalid: {exc}") from None
+    rows = rows_to_publish(rows, validate_rows, "quota snapshot", generated_at)
     frame = pl.concat([rows, _render_serving(rows, generated_at)], how="horizontal")
     return publish_frame(frame, serving_dir / SNAPSHOT_FILENAME, METADATA_KEY, FORMAT_VERSION, generated_at,
                          included_files)

@@ -11,7 +11,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +25,17 @@ COMPRESSION = "lz4"
 
 class SnapshotError(ValueError):
     """A snapshot file or frame that must not be served; the message says why."""
+
+
+def rows_to_publish(rows: pl.DataFrame, validate: Callable[[pl.DataFrame], pl.DataFrame], what: str,
+                    generated_at: datetime) -> pl.DataFrame:
+    """`rows` validated for a file of `what`, stamped `generated_at`; SnapshotError saying why not."""
+    if generated_at.tzinfo is None:
+        raise SnapshotError("generated_at must be timezone-aware")
+    try:
+        return validate(rows)
+    except SnapshotError as exc:
+        raise SnapshotError(f"{what} rows are invalid: {exc}") from None
 
 
 def publish_frame(frame: pl.DataFrame, target: Path, metadata_key: bytes, format_version: int,

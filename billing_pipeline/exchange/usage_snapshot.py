@@ -17,7 +17,8 @@ from pathlib import Path
 
 import polars as pl
 
-from billing_pipeline.exchange.serving_file import SnapshotError, publish_frame, read_published, row_problems, schema_problems
+from billing_pipeline.exchange.serving_file import (SnapshotError, publish_frame, read_published, row_problems,
+                                                    rows_to_publish, schema_problems)
 
 USAGE_SNAPSHOT_FILENAME = "usage_snapshot.parquet"
 FORMAT_VERSION = 1
@@ -58,12 +59,7 @@ class UsageSnapshotFile:
 def write_usage_snapshot(rows: pl.DataFrame, serving_dir: Path, generated_at: datetime,
                          included_files: Iterable[str] = ()) -> Path:
     """Validate `rows` and publish them atomically as `serving_dir/USAGE_SNAPSHOT_FILENAME`."""
-    if generated_at.tzinfo is None:
-        raise SnapshotError("generated_at must be timezone-aware")
-    try:
-        rows = validate_usage_rows(rows)
-    except SnapshotError as exc:
-        raise SnapshotError(f"usage snapshot rows are invalid: {exc}") from None
+    rows = rows_to_publish(rows, validate_usage_rows, "usage snapshot", generated_at)
     return publish_frame(rows, serving_dir / USAGE_SNAPSHOT_FILENAME, METADATA_KEY, FORMAT_VERSION, generated_at,
                          included_files)
 
