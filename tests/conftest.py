@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+# The partitions start where a data folder's billing starts, fixed when billing_pipeline.defs loads;
+# the tests' worlds start in January 2026. Set here, before any conftest below (loaded before
+# pytest_configure when its folder is named on the command line) imports the definitions.
+os.environ.setdefault("BILLING_START_DATE", "2026-01-01")
+
 from billing_pipeline.lib.ingest.catalog import read_catalog, write_catalog
 from billing_pipeline.exchange.data_dir import DataDir
 from billing_pipeline.lib.warehouse import connect
@@ -39,8 +44,6 @@ def data_dir(generated_sample: DataDir, tmp_path: Path) -> DataDir:
 
 
 def pytest_configure(config):
-    # The partitions start where a data folder's billing starts; the tests' worlds start in January 2026.
-    os.environ.setdefault("BILLING_START_DATE", "2026-01-01")
     # Definitions load the dbt manifest; prepare it once (lock-protected across xdist workers).
     from billing_pipeline.lib.rating.project import prepare_manifest
 
