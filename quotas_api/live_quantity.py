@@ -13,10 +13,12 @@ live events are added to the snapshot's figure the same way:
   (at worst a use is refused early).
 """
 
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from decimal import Decimal
 
 ZERO = Decimal(0)
+NO_VALUES: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -40,23 +42,33 @@ class LiveQuantity:
     quantity: Decimal = ZERO
     events: int = 0
     peak: Decimal = ZERO
-    values: set[str] = field(default_factory=set)
+    # unique_count's distinct values. No set until a value comes: the live counters keep several
+    # of these per account x metric x day, and every set is one more object for each full garbage
+    # collection to walk while all threads wait.
+    values: AbstractSet[str] = NO_VALUES
 
     def add(self, event: CountedEvent) -> None:
         self.quantity += event.quantity
         self.events += 1
         self.peak = max(self.peak, event.quantity)
         if event.value is not None:
-            self.values.add(event.value)
+            self._values().add(event.value)
 
     def merge(self, other: "LiveQuantity") -> None:
         self.quantity += other.quantity
         self.events += other.events
         self.peak = max(self.peak, other.peak)
-        self.values |= other.values
+        if other.values:
+            self._values().update(other.values)
 
     def copy(self) -> "LiveQuantity":
-        return LiveQuantity(self.aggregation, self.quantity, self.events, self.peak, set(self.values))
+        return LiveQuantity(self.aggregation, self.quantity, self.events, self.peak,
+                            set(self.values) if self.values else NO_VALUES)
+
+    def _values(self) -> set[str]:
+        if not isinstance(self.values, set):
+            self.values = set()
+        return self.values
 
     def moved_on(self, snapshot: Decimal) -> Decimal:
         """The metric's quantity: the snapshot's `snapshot` with these events added."""

@@ -14,9 +14,12 @@
   keep-alive http.client connections, each taking the next scheduled request when free) and
   measures each latency from the request's *scheduled* send time, so a stalled server shows in
   the figures instead of slowing the sender (no coordinated omission). Meanwhile another process
-  posts intake batches as above (one process, `--connections`). The same schedule without intake
-  runs first, as the reference of the same run. Reported: achieved rate, p50/p99/max, and how many
-  requests were sent more than 1 ms after their scheduled time (the client falling behind).
+  posts intake batches as above (one process, `--connections`): back to back (saturating), and
+  again at a fixed `--intake-rate` (default 5,000 events/s, batches on a schedule), which leaves the
+  2 cores some room: a saturating client takes CPU from the server and from the lookup client, so
+  that variant measures the machine's contention as much as the server. The same schedule without
+  intake runs first, as the reference of the same run. Reported: achieved rate, p50/p99/max, and how
+  many requests were sent more than 1 ms after their scheduled time (the client falling behind).
   Lookups ask for api_calls of the three sample accounts, the metric the intake posts to, so
   every answer is moved on by live counts.
 
@@ -34,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -65,15 +69,32 @@ def _template() -> bytes:
     return _TEMPLATES[0]
 
 
-def post_for(port: int, prefix: str, seconds: float) -> int:
+@dataclass
+class Schedule:
+    """Send times shared by one process's connections, for intake at a fixed rate."""
+
+    start: float
+    interval: float  # seconds between batches
+    _numbers: "itertools.count[int]" = field(default_factory=itertools.count)  # next() is atomic under the GIL
+
+    def wait_for_next(self) -> None:
+        wait = self.start + next(self._numbers) * self.interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+
+def post_for(port: int, prefix: str, seconds: float, schedule: Schedule | None = None) -> int:
     """Post batches over one keep-alive connection (http.client: no client-side parsing beyond the
-    status line, headers and a small JSON answer) until `seconds` pass; the events accepted."""
+    status line, headers and a small JSON answer) until `seconds` pass, back to back or each at its
+    time on `schedule`; the events accepted."""
     accepted, number = 0, 0
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {**HEADERS, "content-type": "application/json"}
     deadline = time.monotonic() + seconds
     try:
         while time.monotonic() < deadline:
+            if schedule is not None:
+                schedule.wait_for_next()
             connection.request("POST", "/v1/events", body=batch_body(prefix, number), headers=headers)
             answer = connection.getresponse()
             body = answer.read()
@@ -86,11 +107,13 @@ def post_for(port: int, prefix: str, seconds: float) -> int:
     return accepted
 
 
-def _client_process(port: int, prefix: str, seconds: float, connections: int) -> int:
+def _client_process(port: int, prefix: str, seconds: float, connections: int, rate: float = 0.0) -> int:
+    """Events accepted from `connections` connections posting back to back, or `rate` events/s in all."""
     results = [0] * connections
+    schedule = Schedule(time.monotonic(), BATCH / rate) if rate else None
 
     def worker(i: int) -> None:
-        results[i] = post_for(port, f"{prefix}c{i}", seconds)
+        results[i] = post_for(port, f"{prefix}c{i}", seconds, schedule)
 
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
     for thread in pool:
@@ -155,11 +178,14 @@ def fixed_rate_lookups(port: int, rate: float, seconds: float, connections: int)
             "max_ms": ordered[-1] * 1000, "late_sends": len(late_sends)}
 
 
-def lookups_while_ingesting(port: int, args: argparse.Namespace, run: int, ingesting: bool) -> tuple[dict[str, float], float]:
-    """(lookup figures, intake events/s meanwhile): the lookups start 0.5 s into the intake and end before it."""
+def lookups_while_ingesting(port: int, args: argparse.Namespace, run: str, intake_rate: float | None
+                            ) -> tuple[dict[str, float], float]:
+    """(lookup figures, intake events/s meanwhile): the lookups start 0.5 s into the intake and end
+    before it. `intake_rate`: None no intake, 0 back to back, else events/s."""
     lookup_seconds = max(args.seconds - 1, 1)
     with ProcessPoolExecutor(2) as pool:
-        intake = pool.submit(_client_process, port, f"l{run}", lookup_seconds + 1, args.connections) if ingesting else None
+        intake = (pool.submit(_client_process, port, f"l{run}", lookup_seconds + 1, args.connections, intake_rate)
+                  if intake_rate is not None else None)
         if intake:
             time.sleep(0.5)
         lookups = pool.submit(fixed_rate_lookups, port, args.lookup_rate, lookup_seconds, args.lookup_connections)
@@ -198,6 +224,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections per client process")
     parser.add_argument("--lookup-rate", type=float, default=1000.0, help="fixed lookup rate, req/s (0: skip)")
     parser.add_argument("--lookup-connections", type=int, default=16, help="keep-alive connections of the lookup client")
+    parser.add_argument("--intake-rate", type=float, default=5000.0,
+                        help="fixed intake rate, events/s, for lookups beside intake that does not saturate (0: skip)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_intake_") as tmp:
         data_dir = Path(tmp)
@@ -211,23 +239,26 @@ def main() -> int:
                 print(f"run {run + 1}: intake {intake[-1]:,.0f} events/s, append+fsync {baseline[-1]:,.0f} events/s",
                       flush=True)
             port = int(server.base_url.rsplit(":", 1)[1])
-            idle_runs, busy_runs = [], []
+            # (name, intake_rate as lookups_while_ingesting takes it) -> figures of each run
+            variants: dict[tuple[str, float | None], list[dict[str, float]]] = {("no intake", None): [],
+                                                                              ("while ingesting, saturating", 0.0): []}
+            if args.intake_rate:
+                variants[(f"while ingesting at {args.intake_rate:,.0f} events/s", args.intake_rate)] = []
             for run in range(args.runs if args.lookup_rate else 0):
-                idle, _ = lookups_while_ingesting(port, args, run, ingesting=False)
-                busy, events = lookups_while_ingesting(port, args, run, ingesting=True)
-                idle_runs.append(idle)
-                busy_runs.append({**busy, "events": events})
-                print(f"run {run + 1}: lookups at {args.lookup_rate:,.0f} req/s, no intake: {_lookup_line(idle)}", flush=True)
-                print(f"run {run + 1}: lookups at {args.lookup_rate:,.0f} req/s while ingesting {events:,.0f} events/s: "
-                      f"{_lookup_line(busy)}", flush=True)
+                for variant, ((name, rate), runs) in enumerate(variants.items()):
+                    figures, events = lookups_while_ingesting(port, args, f"{run}v{variant}", rate)
+                    runs.append({**figures, "events": events})
+                    accepted = f" ({events:,.0f} events/s accepted)" if rate is not None else ""
+                    print(f"run {run + 1}: lookups at {args.lookup_rate:,.0f} req/s, {name}{accepted}: {_lookup_line(figures)}",
+                          flush=True)
     ratio = statistics.median(baseline) / statistics.median(intake)
     print(f"intake (1 worker, batches of {BATCH}): {statistics.median(intake):,.0f} events/s (median of {args.runs})")
     print(f"append + fsync per batch, same bytes: {statistics.median(baseline):,.0f} events/s; intake is {ratio:.1f}x slower")
-    for name, runs in (("no intake", idle_runs), ("while ingesting", busy_runs)):
+    for (name, rate), runs in variants.items():
         if runs:
             print(f"lookups at {args.lookup_rate:,.0f} req/s, {name} (medians of {len(runs)}): " + ", ".join(
                 f"{figure} {statistics.median(r[figure] for r in runs):,.2f}"
-                for figure in ("achieved", "p50_ms", "p99_ms", "max_ms", "late_sends", *(("events",) if name != "no intake" else ()))))
+                for figure in ("achieved", "p50_ms", "p99_ms", "max_ms", "late_sends", *(("events",) if rate is not None else ()))))
     return 0
 
 
