@@ -2,8 +2,8 @@
   Incremental usage models: each run rebuilds only the (usage day, account) pairs that ingestion
   changed since the model last ran, as a partition overwrite: DuckDB deletes the pairs' rows and
   inserts them again; Spark, whose Parquet tables cannot delete rows, rebuilds the changed pairs'
-  whole partitions (every account of a changed usage day, or period for the month grain: see
-  replaces_accounts) and replaces those partitions (macros/spark_incremental.sql).
+  whole partitions (every account of a changed usage day: see replaces_accounts) and replaces
+  those partitions (macros/spark_incremental.sql).
 
   Ingestion logs each load in raw.ingest_loads and the pairs it changed in raw.usage_changes
   (billing_pipeline/lib/ingest/usage_events.py). Each model records in usage_watermarks the last
@@ -93,12 +93,11 @@ create table if not exists {{ target.schema }}.usage_watermarks (
 {%- endmacro %}
 
 {#
-  The changed keys of `scope`, at the model's grain: 'day' (usage_date, account_id) or 'month'
-  (period, account_id), without account_id where whole partitions are replaced.
+  The changed keys of `scope`: (usage_date, account_id), without account_id where whole partitions
+  are replaced.
 #}
-{% macro changed_keys_sql(scope, grain) -%}
-  select distinct
-    {%- if grain == 'month' %} {{ period_of('usage_date') }} as period{% else %} usage_date{% endif %}
+{% macro changed_keys_sql(scope) -%}
+  select distinct usage_date
     {%- if replaces_accounts() %}, account_id{% endif %}
   from {{ ref('stg_raw__usage_changes') }}
   where load_id > {{ scope['since'] }} and load_id <= {{ scope['through'] }}
@@ -109,22 +108,20 @@ create table if not exists {{ target.schema }}.usage_watermarks (
   the changed pairs, with literal occurred_at bounds around them so DuckDB skips the row groups of
   every other day.
 #}
-{% macro changed_events(scope, grain, where='true') -%}
+{% macro changed_events(scope, where='true') -%}
   {%- set relation = ref('stg_raw__usage_events') -%}
   {%- if scope['scope'] == 'all' -%}
     (select * from {{ relation }} where {{ where }}) as events
   {%- elif scope['scope'] == 'none' -%}
     (select * from {{ relation }} where false) as events
   {%- else -%}
-    {%- set start = "date_trunc('month', min(usage_date))" if grain == 'month' else "min(usage_date)" -%}
-    {%- set stop = "date_trunc('month', max(usage_date)) + interval 1 month" if grain == 'month' else "max(usage_date) + 1" -%}
-    {%- set bounds = run_query("select cast(" ~ start ~ " as date), cast(" ~ stop ~ " as date) from " ~ ref('stg_raw__usage_changes')
+    {%- set bounds = run_query("select min(usage_date), max(usage_date) + 1 from " ~ ref('stg_raw__usage_changes')
                                ~ " where load_id > " ~ scope['since'] ~ " and load_id <= " ~ scope['through']).rows[0] -%}
     (select * from {{ relation }} as e
      where e.occurred_at >= timestamp '{{ bounds[0] }}' and e.occurred_at < timestamp '{{ bounds[1] }}' and ({{ where }})
-       and exists (select 1 from ({{ changed_keys_sql(scope, grain) }}) as changed
+       and exists (select 1 from ({{ changed_keys_sql(scope) }}) as changed
                    where {% if replaces_accounts() %}changed.account_id = e.account_id and{% endif %}
-                   {%- if grain == 'month' %} changed.period = {{ period_of('e.usage_date') }}{% else %} changed.usage_date = e.usage_date{% endif %})
+                   changed.usage_date = e.usage_date)
     ) as events
   {%- endif -%}
 {%- endmacro %}
@@ -157,15 +154,13 @@ create table if not exists {{ target.schema }}.usage_watermarks (
 {% macro default__get_incremental_replace_changed_sql(arg_dict) -%}
   {%- set target = arg_dict['target_relation'] -%}
   {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-  {%- set grain = config.get('change_grain', 'day') -%}
   {%- set scope = usage_change_scope() -%}
   {%- if scope['scope'] == 'all' %}
   delete from {{ target }};
   {%- elif scope['scope'] == 'changes' %}
   delete from {{ target }} as t
-  where exists (select 1 from ({{ changed_keys_sql(scope, grain) }}) as changed
-                where changed.account_id = t.account_id and
-                {%- if grain == 'month' %} changed.period = t.period{% else %} changed.usage_date = t.usage_date{% endif %});
+  where exists (select 1 from ({{ changed_keys_sql(scope) }}) as changed
+                where changed.account_id = t.account_id and changed.usage_date = t.usage_date);
   {%- endif %}
   insert into {{ target }} ({{ columns }})
   select {{ columns }} from {{ arg_dict['temp_relation'] }}

@@ -8,7 +8,7 @@
   them, and hand every other strategy to dbt-spark unchanged.
 
   Plain Parquet tables cannot delete rows, so on Spark the strategies replace whole partitions: the
-  period tables are partitioned by period, the usage histories by usage day (or period), and a run
+  period tables are partitioned by period, the usage histories by usage day, and a run
   drops the partitions it replaces, then inserts their new rows. Issued periods are never dropped.
 #}
 
@@ -57,8 +57,6 @@
 {% macro spark__get_incremental_replace_changed_sql(arg_dict) -%}
   {%- set target = arg_dict['target_relation'] -%}
   {%- set source = arg_dict['temp_relation'] -%}
-  {%- set grain = config.get('change_grain', 'day') -%}
-  {%- set key = 'period' if grain == 'month' else 'usage_date' -%}
   {%- set scope = usage_change_scope() -%}
   {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
   {%- if scope['scope'] == 'all' -%}
@@ -68,8 +66,8 @@
   select {{ columns }} from {{ source }}
   {%- else -%}
     {%- if scope['scope'] == 'changes' -%}
-      {%- do spark_drop_partitions(source, target, key,
-                                   key ~ ' in (select ' ~ key ~ ' from (' ~ changed_keys_sql(scope, grain) ~ ') as changed)') -%}
+      {%- do spark_drop_partitions(source, target, 'usage_date',
+                                   'usage_date in (select usage_date from (' ~ changed_keys_sql(scope) ~ ') as changed)') -%}
     {%- endif %}
   insert into table {{ target }}
   select {{ columns }} from {{ source }}

@@ -69,7 +69,8 @@ def test_a_discount_of_33_33333_percent_of_30_000_00_is_exact(rated):
         {"total_cents": 2000000, "description": "Discount 33.33333%"}]
 
 
-def test_a_warehouse_issued_when_quantities_had_6_places_is_widened_rates_on_and_keeps_its_invoice_hashes(tmp_path):
+def test_a_warehouse_of_an_earlier_version_is_migrated_rates_on_and_keeps_its_invoice_hashes(tmp_path):
+    """Quantities had 6 places (widened) and distinct values were kept per month (rebuilt per day)."""
     world = RatingWorld.create(tmp_path / "data", accounts=[("llm", "active")],
                                subscriptions=[("llm", "tokens", "2026-01-01", "", "0")], plans=PLANS)
     world.land(Event("llm", "ai_tokens", "1000000000", "2026-01-05 10:00:00", "2026-01-05"))
@@ -82,11 +83,15 @@ def test_a_warehouse_issued_when_quantities_had_6_places_is_widened_rates_on_and
     assert {("fct_issued_invoice_lines", "billable_quantity"), ("fct_usage_daily", "quantity")} <= set(quantity_columns)
     for table, column in quantity_columns:  # as an earlier version wrote them
         world.execute(f'alter table "{table}" alter column "{column}" set data type decimal(38, 6)')
+    world.execute("create or replace table int_usage__distinct_values_history as "
+                  "select account_id, metric, period, distinct_value, day_mask, event_count from int_usage__distinct_values_history")
     with connect(world.paths.warehouse) as con:
         issued_with_6_places = [i.content_hash for i in load_issued_invoices(con, "2026-01")]
 
     assert world.rate(date(2026, 2, 1), as_of=date(2026, 2, 10)).success
     assert [(r["table_name"], r["column_name"]) for r in world.query(widened)] == quantity_columns
+    assert world.query("select count(*) as n from information_schema.columns "
+                       "where table_name = 'int_usage__distinct_values_history' and column_name = 'usage_date'") == [{"n": 1}]
     with connect(world.paths.warehouse) as con:
         # the publisher compares these with what it sent to Stripe: widening must not look like tampering
         assert [i.content_hash for i in load_issued_invoices(con, "2026-01")] == issued_with_6_places

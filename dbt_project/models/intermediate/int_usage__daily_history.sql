@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='replace_changed', change_grain='day',
+{{ config(materialized='incremental', incremental_strategy='replace_changed',
           on_schema_change='fail', partition_by=('usage_date' if target.type == 'spark' else none),
           post_hook="{{ record_usage_watermark() }}") }}
 -- depends_on: {{ ref('stg_raw__usage_events') }}
@@ -22,5 +22,5 @@ select
     cast(max(events.quantity) as decimal(38, 9)) as quantity_max,
     count(*) filter (where events.landing_date >= cast(date_trunc('month', events.usage_date) + interval 1 month as date))
         as late_event_count
-from {{ changed_events(scope, 'day') }}
+from {{ changed_events(scope) }}
 group by events.account_id, events.metric, events.usage_date

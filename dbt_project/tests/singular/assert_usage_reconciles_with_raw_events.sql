@@ -52,7 +52,7 @@ raw_totals as (
         sum(events.quantity) as quantity_sum,
         max(events.quantity) as quantity_max
     from {{ source('raw', 'usage_events_loaded') }} as events
-    inner join ({{ changed_keys_sql(changes, 'day') }}) as changed
+    inner join ({{ changed_keys_sql(changes) }}) as changed
         on events.account_id = changed.account_id and cast(events.occurred_at as date) = changed.usage_date
     where {% if days is none %}false{% else %}events.occurred_at >= timestamp '{{ days[0] }}'
       and events.occurred_at < timestamp '{{ days[1] }}'{% endif %}
@@ -100,7 +100,7 @@ rated_totals as (
     select history.account_id, history.metric, cast(history.usage_date as varchar) as period,
            history.quantity_sum, history.event_count, history.quantity_max
     from {{ ref('int_usage__daily_history') }} as history
-    inner join ({{ changed_keys_sql(changes, 'day') }}) as changed
+    inner join ({{ changed_keys_sql(changes) }}) as changed
         on history.account_id = changed.account_id and history.usage_date = changed.usage_date
 {%- else %}
     select * from monthly
