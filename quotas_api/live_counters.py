@@ -51,9 +51,9 @@ class InMemoryLiveCounters:
         self._ids: set[str] = set()
         # Per file: (account_id, period) -> (metric, day) -> its events, what usage answers read.
         self._file_days: dict[str, dict[tuple[str, str], dict[tuple[str, str], LiveQuantity]]] = {}
-        # Per file and in total: a max or a set of values cannot be taken back out of a total, so
-        # forgetting files re-adds the remaining files' figures for the keys they touched.
-        self._file_totals: dict[str, dict[Key, LiveQuantity]] = {}
+        # The files' days added up per key, what lookups read. A max or a set of values cannot be
+        # taken back out of a total, so forgetting files re-adds the remaining files' days for the
+        # keys they touched.
         self._totals: dict[Key, LiveQuantity] = {}
         self._newest: datetime | None = None
 
@@ -70,10 +70,8 @@ class InMemoryLiveCounters:
                 live = added[day_key] = LiveQuantity(event.aggregation)
             live.add(event)
         file_days = self._file_days.setdefault(file, {})
-        file_totals = self._file_totals.setdefault(file, {})
         for (account_id, metric, period, day), live in added.items():
             _merge(file_days.setdefault((account_id, period), {}), (metric, day), live)
-            _merge(file_totals, (account_id, metric, period), live)
             _merge(self._totals, (account_id, metric, period), live)
         if self._newest is None or accepted_at > self._newest:
             self._newest = accepted_at
@@ -81,13 +79,15 @@ class InMemoryLiveCounters:
     def forget_files(self, files: Collection[str]) -> None:
         touched: set[Key] = set()
         for file in files:
-            self._file_days.pop(file, None)
-            touched.update(self._file_totals.pop(file, {}))
+            for (account_id, period), days in self._file_days.pop(file, {}).items():
+                touched.update((account_id, metric, period) for metric, _ in days)
         for key in touched:
             del self._totals[key]
-        for file_totals in self._file_totals.values():
-            for key in touched & file_totals.keys():
-                _merge(self._totals, key, file_totals[key])
+        for file_days in self._file_days.values():
+            for (account_id, period), days in file_days.items():
+                for (metric, _), live in days.items():
+                    if (account_id, metric, period) in touched:
+                        _merge(self._totals, (account_id, metric, period), live)
 
     def live(self, account_id: str, metric: str, period: str) -> LiveQuantity | None:
         return self._totals.get((account_id, metric, period))
